@@ -1,3 +1,5 @@
 // Public API: names follow Python transformers (see API.md).
 export { Tensor } from './runtime/tensor.js';
 export type { DataType, TensorData } from './runtime/tensor.js';
+export { resolveFile, fileExists, hubCacheDir, hubEndpoint, hubFileUrl, isOfflineMode, clearResolvedFiles, HubError, RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError, EntryNotFoundError, LocalEntryNotFoundError } from './hub/hub.js';
+export type { ResolveOptions, Progress } from './hub/hub.js';
