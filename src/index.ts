@@ -3,3 +3,4 @@ export { Tensor } from './runtime/tensor.js';
 export type { DataType, TensorData } from './runtime/tensor.js';
 export { resolveFile, fileExists, hubCacheDir, hubEndpoint, hubFileUrl, isOfflineMode, clearResolvedFiles, HubError, RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError, EntryNotFoundError, LocalEntryNotFoundError } from './hub/hub.js';
 export type { ResolveOptions, Progress } from './hub/hub.js';
+export * from './weights/index.js';
