@@ -4,3 +4,5 @@ export type { DataType, TensorData } from './runtime/tensor.js';
 export { resolveFile, fileExists, hubCacheDir, hubEndpoint, hubFileUrl, isOfflineMode, clearResolvedFiles, HubError, RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError, EntryNotFoundError, LocalEntryNotFoundError } from './hub/hub.js';
 export type { ResolveOptions, Progress } from './hub/hub.js';
 export * from './weights/index.js';
+export { cer, wer, bleu, tokenize13a, editDistance } from './training/metrics.js';
+export type { CerOptions, BleuOptions, BleuResult } from './training/metrics.js';
