@@ -1,0 +1,122 @@
+// Row-wise float32 kernels shared by the logits processors and the search loops. They follow
+// PyTorch's CPU float32 arithmetic where it decides tokens: every stored value is rounded to
+// float32, and reductions (max, log-sum-exp) use the same order of operations as ATen.
+
+/** Rounds to float32; used wherever PyTorch would store a float32 intermediate. */
+export const f32 = Math.fround;
+
+/** float32's largest finite value, torch.finfo(torch.float32).max. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * In-place log_softmax of row `row` of a [rows, vocab] matrix, as ATen's lastdim kernel does it:
+ * out = (x - max) - log(sum(exp(x - max))), each step rounded to float32 (the order matters for
+ * large logits, see pytorch#11752). The sum is accumulated in double, which is at least as
+ * accurate as ATen's vectorised float sum; the difference is below one float32 ulp of the result.
+ */
+export function logSoftmaxRow(scores: Float32Array, row: number, vocab: number): void {
+  const off = row * vocab;
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) {
+    const x = scores[off + v]!;
+    // NaN propagates through max like torch.max (any NaN makes the whole row NaN).
+    if (x > max || Number.isNaN(x)) max = x;
+  }
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(f32(scores[off + v]! - max));
+  const logSum = f32(Math.log(f32(sum)));
+  for (let v = 0; v < vocab; v++) scores[off + v] = f32(scores[off + v]! - max) - logSum;
+}
+
+/** In-place log_softmax of every row of a [rows, vocab] matrix. */
+export function logSoftmaxRows(scores: Float32Array, vocab: number): void {
+  const rows = scores.length / vocab;
+  for (let r = 0; r < rows; r++) logSoftmaxRow(scores, r, vocab);
+}
+
+/** softmax of `values` (one row), rounded to float32 like torch.softmax on a float32 tensor. */
+export function softmax(values: ArrayLike<number>): Float32Array {
+  const n = values.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!;
+    if (x > max || Number.isNaN(x)) max = x;
+  }
+  const out = new Float32Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const e = f32(Math.exp(f32(values[i]! - max)));
+    out[i] = e;
+    sum += e;
+  }
+  // ATen multiplies by the float32 reciprocal of the sum rather than dividing.
+  const inv = f32(1 / f32(sum));
+  for (let i = 0; i < n; i++) out[i] = out[i]! * inv;
+  return out;
+}
+
+/**
+ * torch.argmax of one row: the first index of the largest value; a NaN counts as larger than any
+ * number (so the first NaN wins), as in ATen.
+ */
+export function argmaxRow(scores: Float32Array, row: number, vocab: number): number {
+  const off = row * vocab;
+  let best = 0;
+  let bestVal = scores[off]!;
+  if (Number.isNaN(bestVal)) return 0;
+  for (let v = 1; v < vocab; v++) {
+    const x = scores[off + v]!;
+    if (Number.isNaN(x)) return v;
+    if (x > bestVal) {
+      bestVal = x;
+      best = v;
+    }
+  }
+  return best;
+}
+
+/** Descending order for topk: NaN first (torch.topk treats NaN as the largest), then by value. */
+function descending(values: ArrayLike<number>): (a: number, b: number) => number {
+  return (a, b) => {
+    const x = values[a]!;
+    const y = values[b]!;
+    const xn = Number.isNaN(x);
+    const yn = Number.isNaN(y);
+    if (xn || yn) return xn && yn ? a - b : xn ? -1 : 1;
+    // Equal values keep index order. torch.topk leaves the order of exact ties unspecified; the
+    // ties that occur in generation (e.g. candidates all rounded to -1e9) never reach the output.
+    return x > y ? -1 : x < y ? 1 : a - b;
+  };
+}
+
+/** Indices of the k largest values, largest first, like torch.topk(values, k).indices. */
+export function topkIndices(values: ArrayLike<number>, k: number): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort(descending(values));
+  return idx.slice(0, k);
+}
+
+/** Stable ascending argsort, like torch.sort(values, descending=False) (NaN last). */
+export function argsortAscending(values: ArrayLike<number>): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort((a, b) => {
+    const x = values[a]!;
+    const y = values[b]!;
+    const xn = Number.isNaN(x);
+    const yn = Number.isNaN(y);
+    if (xn || yn) return xn && yn ? a - b : xn ? 1 : -1;
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+  return idx;
+}
+
+/** Cumulative sum accumulated in double and stored as float32, like torch.cumsum on CPU. */
+export function cumsum(values: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(values.length);
+  let acc = 0;
+  for (let i = 0; i < values.length; i++) {
+    acc += values[i]!;
+    out[i] = acc;
+  }
+  return out;
+}
