@@ -1,0 +1,68 @@
+// Pieces shared by architectures whose semantics really are identical: multi-head attention's
+// reshapes and its softmax(QKᵀ)V core, and the additive masks.
+
+import { type Sym } from '../graph/graph.js';
+import * as F from '../graph/ops.js';
+
+/** torch.finfo(torch.float32).min: what transformers adds at masked positions. */
+export const MASK_MIN = -3.4028234663852886e38;
+
+/** [B, T, H·D] → [B, H, T, D] */
+export function splitHeads(x: Sym, heads: number, headDim: number): Sym {
+  return F.transpose(F.reshape(x, [0, 0, heads, headDim]), [0, 2, 1, 3]);
+}
+
+/** [B, H, T, D] → [B, T, H·D] */
+export function mergeHeads(x: Sym, heads: number, headDim: number): Sym {
+  return F.reshape(F.transpose(x, [0, 2, 1, 3]), [0, 0, heads * headDim]);
+}
+
+/**
+ * softmax(q kᵀ · scale + bias + mask) v for q [B, H, T, D], k and v [B, H, S, D]. `bias` (relative
+ * position bias) and `mask` (additive, 0 or MASK_MIN) broadcast against [B, H, T, S]. Returns the
+ * context [B, H, T, D] and the attention probabilities.
+ */
+export function attention(q: Sym, k: Sym, v: Sym, opts: { scale: number; mask?: Sym | null; bias?: Sym | null; dropout?: (p: Sym) => Sym }): { context: Sym; probs: Sym } {
+  let scores = F.mul(F.matmul(q, F.transposeLast(k)), opts.scale);
+  if (opts.bias) scores = F.add(scores, opts.bias);
+  if (opts.mask) scores = F.add(scores, opts.mask);
+  const probs = F.softmax(scores, -1);
+  const dropped = opts.dropout ? opts.dropout(probs) : probs;
+  return { context: F.matmul(dropped, v), probs };
+}
+
+/**
+ * The decoder's self-attention mask, additive, [B or 1, 1, T, P + T]: query i (at absolute position
+ * P + i) sees key j when j <= P + i and, if given, attention_mask[b, j] is 1.
+ * `past` is P (a number or a runtime int64 scalar), `queryLength` is T.
+ */
+export function causalMask(like: Sym, queryLength: number | Sym, past: number | Sym, attentionMask?: Sym | null): Sym {
+  const g = like.graph;
+  const total = typeof past === 'number' && typeof queryLength === 'number' ? past + queryLength : F.add(toSym(like, past), toSym(like, queryLength));
+  const qEnd = total;
+  const qPos = F.unsqueeze(F.range(past, qEnd, 1), [1]); // [T, 1]
+  const kPos = F.unsqueeze(F.range(0, total, 1), [0]); // [1, S]
+  let allowed = F.lessOrEqual(kPos, qPos); // [T, S]
+  allowed = F.unsqueeze(allowed, [0, 1]); // [1, 1, T, S]
+  if (attentionMask) {
+    const keep = F.unsqueeze(F.cast(attentionMask, 'bool'), [1, 2]); // [B, 1, 1, S]
+    allowed = F.and(allowed, keep);
+  }
+  return F.where(allowed, g.scalar(0), g.scalar(MASK_MIN));
+}
+
+/** An additive padding mask [B, 1, 1, S] from a 0/1 attention mask [B, S] (bidirectional attention). */
+export function paddingMask(attentionMask: Sym): Sym {
+  const g = attentionMask.graph;
+  return F.where(F.unsqueeze(F.cast(attentionMask, 'bool'), [1, 2]), g.scalar(0), g.scalar(MASK_MIN));
+}
+
+function toSym(like: Sym, v: number | Sym): Sym {
+  return typeof v === 'number' ? like.graph.scalar(v, 'int64') : v;
+}
+
+/** Absolute positions P .. P + T - 1 as int64 [1, T] (learned position embeddings index with these). */
+export function positionIds(queryLength: number | Sym, past: number | Sym, like: Sym): Sym {
+  const end = typeof past === 'number' && typeof queryLength === 'number' ? past + queryLength : F.add(toSym(like, past), toSym(like, queryLength));
+  return F.unsqueeze(F.range(past, end, 1), [0]);
+}

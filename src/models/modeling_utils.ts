@@ -1,0 +1,212 @@
+// What every architecture file builds on: a store of weights by HF name, and a building context
+// that hands out those weights as graph parameters where the model code uses them — so each
+// weight's name, shape and initialisation are written once, at the line that uses it, as in a
+// PyTorch module's forward. Building a graph with an empty store is random initialisation;
+// building it over a loaded checkpoint checks every shape against the code.
+
+import { Graph, type Shape, type Sym } from '../graph/graph.js';
+import * as F from '../graph/ops.js';
+import { Tensor } from '../runtime/tensor.js';
+
+/** Configs are read as plain objects: HF keys and the aliases their classes define. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyConfig = Record<string, any>;
+
+export type Init =
+  | { kind: 'normal'; std: number; mean?: number }
+  | { kind: 'trunc_normal'; std: number }
+  | { kind: 'zeros' }
+  | { kind: 'ones' }
+  | { kind: 'constant'; value: number }
+  /** An embedding table drawn from normal(0, std) with the padding row zeroed, as HF's _init_weights. */
+  | { kind: 'embedding'; std: number; padding_idx?: number | null }
+  | { kind: 'fn'; fn: (dims: number[], rand: () => number) => Float32Array };
+
+export const normal = (std: number): Init => ({ kind: 'normal', std });
+export const truncNormal = (std: number): Init => ({ kind: 'trunc_normal', std });
+export const zeros: Init = { kind: 'zeros' };
+export const ones: Init = { kind: 'ones' };
+
+/** A seeded normal generator (xorshift128+ uniform, Box-Muller). */
+export function normalSampler(seed: number): () => number {
+  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  let s1 = Math.imul(seed + 1, 0x85ebca6b) >>> 0 || 2;
+  const uniform = () => {
+    let x = s0;
+    const y = s1;
+    s0 = y;
+    x ^= x << 23;
+    x ^= x >>> 17;
+    x ^= y ^ (y >>> 26);
+    s1 = x >>> 0;
+    return ((s0 + s1) >>> 0) / 4294967296;
+  };
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = uniform();
+    const v = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
+
+function draw(init: Init, dims: number[], randn: () => number): Float32Array {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  switch (init.kind) {
+    case 'zeros':
+      return out;
+    case 'ones':
+      return out.fill(1);
+    case 'constant':
+      return out.fill(init.value);
+    case 'normal':
+      for (let i = 0; i < n; i++) out[i] = (init.mean ?? 0) + init.std * randn();
+      return out;
+    case 'trunc_normal':
+      // torch.nn.init.trunc_normal_ cuts at ±2 (absolute, not ±2 std): redraw outside.
+      for (let i = 0; i < n; i++) {
+        let v: number;
+        do v = init.std * randn();
+        while (v < -2 || v > 2);
+        out[i] = v;
+      }
+      return out;
+    case 'embedding': {
+      for (let i = 0; i < n; i++) out[i] = init.std * randn();
+      const pad = init.padding_idx;
+      if (pad !== null && pad !== undefined && dims.length === 2 && pad >= 0 && pad < dims[0]!) out.fill(0, pad * dims[1]!, (pad + 1) * dims[1]!);
+      return out;
+    }
+    case 'fn':
+      return init.fn(dims, randn);
+  }
+}
+
+/** The model's weights by HF name, plus the record of which ones were made rather than loaded. */
+export class ParamStore {
+  readonly tensors = new Map<string, Tensor>();
+  /** Names initialised here (missing from the checkpoint), in first-use order. */
+  readonly created: string[] = [];
+  /** Every name the model code asked for, in first-use order. */
+  readonly used = new Set<string>();
+  /** Non-trainable tensors that checkpoints may carry (persistent buffers). */
+  readonly buffers = new Set<string>();
+  private readonly randn: () => number;
+
+  constructor(tensors?: Map<string, Tensor>, seed = 0) {
+    if (tensors) for (const [k, v] of tensors) this.tensors.set(k, v);
+    this.randn = normalSampler(seed);
+  }
+
+  get(name: string, dims: number[], init: Init): Tensor {
+    this.used.add(name);
+    const have = this.tensors.get(name);
+    if (have) {
+      if (have.dims.length !== dims.length || have.dims.some((d, i) => d !== dims[i])) {
+        throw new Error(`weight '${name}' has shape [${have.dims.join(', ')}] in the checkpoint, but the model's config needs [${dims.join(', ')}]`);
+      }
+      if (have.type !== 'float32') throw new Error(`weight '${name}' is ${have.type}; the model computes in float32`);
+      return have;
+    }
+    const t = new Tensor('float32', draw(init, dims, this.randn), dims);
+    this.tensors.set(name, t);
+    this.created.push(name);
+    return t;
+  }
+}
+
+export interface CtxOptions {
+  /** Dropout is live; each dropout site becomes a uniform-noise graph input the trainer feeds. */
+  training?: boolean;
+}
+
+/** A building context: the graph, the weights, and the HF name prefix of the module being built. */
+export class Ctx {
+  readonly noiseInputs: Sym[];
+
+  constructor(
+    readonly g: Graph,
+    readonly store: ParamStore,
+    readonly prefix = '',
+    noiseInputs?: Sym[],
+  ) {
+    this.noiseInputs = noiseInputs ?? [];
+  }
+
+  /** The context of a submodule: `ctx.scope('encoder').scope('layer.0')` names 'encoder.layer.0.*'. */
+  scope(name: string | number): Ctx {
+    return new Ctx(this.g, this.store, `${this.prefix}${name}.`, this.noiseInputs);
+  }
+
+  name(local: string): string {
+    return this.prefix + local;
+  }
+
+  get training(): boolean {
+    return this.g.training;
+  }
+
+  /** A weight of this module by its local HF name. */
+  param(local: string, dims: number[], init: Init): Sym {
+    const name = this.name(local);
+    return this.g.param(name, this.store.get(name, dims, init));
+  }
+
+  /** A fixed tensor (a buffer): a constant in the graph. Persistent ones may appear in checkpoints. */
+  buffer(local: string, tensor: Tensor, persistent = false): Sym {
+    if (persistent) this.store.buffers.add(this.name(local));
+    return this.g.constant(tensor, 'buffer');
+  }
+
+  /** torch.nn.Linear: weight [out, in], y = x Wᵀ + b. */
+  linear(local: string, x: Sym, inFeatures: number, outFeatures: number, opts: { bias?: boolean; std: number; init?: Init }): Sym {
+    const m = this.scope(local);
+    const w = m.param('weight', [outFeatures, inFeatures], opts.init ?? normal(opts.std));
+    const b = opts.bias === false ? null : m.param('bias', [outFeatures], zeros);
+    return F.linear(x, w, b);
+  }
+
+  /** transformers' Conv1D (GPT-2): weight stored [in, out], y = x W + b. */
+  conv1d(local: string, x: Sym, inFeatures: number, outFeatures: number, std: number): Sym {
+    const m = this.scope(local);
+    const w = m.param('weight', [inFeatures, outFeatures], normal(std));
+    const b = m.param('bias', [outFeatures], zeros);
+    return F.add(F.matmul(x, w), b);
+  }
+
+  /** torch.nn.LayerNorm over the last axis. */
+  layerNorm(local: string, x: Sym, dim: number, eps: number): Sym {
+    const m = this.scope(local);
+    return F.layerNorm(x, m.param('weight', [dim], ones), m.param('bias', [dim], zeros), eps);
+  }
+
+  /** torch.nn.Embedding lookup. */
+  embedding(local: string, ids: Sym, num: number, dim: number, std: number, padding_idx?: number | null): Sym {
+    const w = this.scope(local).param('weight', [num, dim], { kind: 'embedding', std, padding_idx: padding_idx ?? null });
+    return F.gather(w, ids, 0);
+  }
+
+  /**
+   * Dropout: the identity outside training. In training graphs each site gets a uniform-noise
+   * input shaped like x; its dims must be numbers or named dims that other inputs bind.
+   */
+  dropout(x: Sym, p: number): Sym {
+    if (!this.training || !p) return x;
+    const noise = this.g.input(this.g.fresh('dropout_noise'), 'float32', x.shape as Shape);
+    this.noiseInputs.push(noise);
+    return F.dropout(x, p, noise);
+  }
+}
+
+/** Build once over a store to learn (or create) every weight the model code uses. */
+export function collectParams(store: ParamStore, build: (ctx: Ctx) => void): void {
+  build(new Ctx(new Graph(), store));
+}
