@@ -6,3 +6,6 @@ export type { ResolveOptions, Progress } from './hub/hub.js';
 export * from './weights/index.js';
 export { cer, wer, bleu, tokenize13a, editDistance } from './training/metrics.js';
 export type { CerOptions, BleuOptions, BleuResult } from './training/metrics.js';
+export { loadImageTextDataset, ImageTextDataset, parseCsv } from './training/datasets.js';
+export type { LoadImageTextDatasetOptions, BadRow, ImageTextExample, LoadedExample, FailedExample, LoadedBatch, LoadBatchOptions, OnBadRow, CsvRecord } from './training/datasets.js';
+export { SeededRandom, permutation } from './training/random.js';
