@@ -9,3 +9,5 @@ export type { CerOptions, BleuOptions, BleuResult } from './training/metrics.js'
 export { loadImageTextDataset, ImageTextDataset, parseCsv } from './training/datasets.js';
 export type { LoadImageTextDatasetOptions, BadRow, ImageTextExample, LoadedExample, FailedExample, LoadedBatch, LoadBatchOptions, OnBadRow, CsvRecord } from './training/datasets.js';
 export { SeededRandom, permutation } from './training/random.js';
+export { AutoTokenizer, PreTrainedTokenizer, TokenizersBackend, PreTrainedTokenizerFast, GPT2Tokenizer, BertTokenizer, RobertaTokenizer, BartTokenizer, XLMRobertaTokenizer, MBartTokenizer, MBart50Tokenizer, NllbTokenizer, tokenizerClassFor, loadTokenizerFiles, byteLevelBpeTokenizerJson, wordPieceTokenizerJson, clean_up_tokenization, SPECIAL_TOKENS_ATTRIBUTES } from './processing/tokenizers.js';
+export type { EncodeOptions, DecodeOptions, CallOptions, BatchEncoding, TokenIds, SpecialTokenName } from './processing/tokenizers.js';
