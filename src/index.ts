@@ -11,3 +11,7 @@ export type { LoadImageTextDatasetOptions, BadRow, ImageTextExample, LoadedExamp
 export { SeededRandom, permutation } from './training/random.js';
 export { AutoTokenizer, PreTrainedTokenizer, TokenizersBackend, PreTrainedTokenizerFast, GPT2Tokenizer, BertTokenizer, RobertaTokenizer, BartTokenizer, XLMRobertaTokenizer, MBartTokenizer, MBart50Tokenizer, NllbTokenizer, tokenizerClassFor, loadTokenizerFiles, byteLevelBpeTokenizerJson, wordPieceTokenizerJson, clean_up_tokenization, SPECIAL_TOKENS_ATTRIBUTES } from './processing/tokenizers.js';
 export type { EncodeOptions, DecodeOptions, CallOptions, BatchEncoding, TokenIds, SpecialTokenName } from './processing/tokenizers.js';
+export { PretrainedConfig, ViTConfig, DeiTConfig, BeitConfig, SwinConfig, DonutSwinConfig, GPT2Config, BertConfig, RobertaConfig, BartConfig, MBartConfig, TrOCRConfig, VisionEncoderDecoderConfig, AutoConfig, CONFIG_MAPPING, CONFIG_NAME, TRANSFORMERS_VERSION, splitEncoderDecoderKwargs } from './models/configuration.js';
+export type { ConfigDict, ConfigClass, FromPretrainedOptions } from './models/configuration.js';
+export { GenerationConfig, GENERATION_CONFIG_NAME, GENERATION_CONFIG_KEYS } from './generation/configuration.js';
+export type { UpdateOptions } from './generation/configuration.js';
