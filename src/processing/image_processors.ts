@@ -1,7 +1,14 @@
-// Image processors: images → `pixel_values`, exactly as Python transformers' PIL ("slow")
-// processors compute them. Config keys, defaults and step order follow transformers'
-// `image_processing_vit.py`, `image_processing_deit.py`, `image_processing_beit.py` and
-// `image_processing_donut.py`; the numeric steps are in image_transforms.ts and resize.ts.
+// Image processors: images → `pixel_values`, exactly as Python transformers computes them.
+// Config keys, defaults and step order follow transformers' `image_processing_vit.py`,
+// `image_processing_deit.py`, `image_processing_beit.py` and `image_processing_donut.py`; the
+// numeric steps are in image_transforms.ts and resize.ts.
+//
+// transformers >= 5 has two backends per processor: `ViTImageProcessor` is the torchvision one
+// (uint8 tensors resized by torchvision with antialias, rescale+normalize fused in float32) and
+// `ViTImageProcessorPil` the PIL/numpy one (the "slow" processors of transformers 4). Their
+// outputs differ by one 8-bit level in some pixels, so both are implemented: the classes named
+// as Python's default ones reproduce the torchvision backend (the reference fixtures come from
+// it), the *Pil classes (or `backend: 'pil'`) reproduce PIL bit for bit.
 //
 // Every image is first converted to RGB as `PIL.Image.convert('RGB')` does (see image.ts), as
 // the processors expect 3-channel input.
@@ -13,6 +20,9 @@ import { RawImage, loadImage, type ImageInput, type LoadImageOptions } from './i
 import { PILImageResampling } from './resize.js';
 import {
   centerCrop,
+  centerCropTv,
+  rescaleAndNormalizeTv,
+  resizeTv,
   getResizeOutputImageSize,
   getSizeWithAspectRatio,
   imageArray,
@@ -105,7 +115,11 @@ export interface PreprocessOptions extends LoadImageOptions {
   random_padding?: boolean;
 }
 
+export type Backend = 'torchvision' | 'pil';
+
 export interface FromPretrainedOptions {
+  /** AutoImageProcessor: which backend's arithmetic to reproduce (default 'torchvision', as transformers 5). */
+  backend?: Backend;
   revision?: string;
   cache_dir?: string;
   local_files_only?: boolean;
@@ -133,7 +147,7 @@ interface Settings {
   do_pad: boolean;
 }
 
-const LOADER_KEYS = new Set(['revision', 'cache_dir', 'local_files_only', 'token', 'onProgress']);
+const LOADER_KEYS = new Set(['revision', 'cache_dir', 'local_files_only', 'token', 'onProgress', 'backend']);
 const TYPE_KEYS = new Set(['image_processor_type', 'feature_extractor_type']);
 
 function checkResample(v: unknown, where: string): number {
@@ -163,6 +177,8 @@ function checkMeanStd(v: unknown, key: string, where: string): number | number[]
 export abstract class BaseImageProcessor {
   /** Name written as `image_processor_type` (Python's class name). */
   static readonly processorType: string = 'BaseImageProcessor';
+  /** Whose arithmetic this class reproduces: transformers' TorchvisionBackend or PilBackend. */
+  static readonly backend: Backend = 'torchvision';
   /** The config keys this processor reads, with their defaults. */
   protected static readonly defaults: Partial<Settings> = {};
 
@@ -249,6 +265,10 @@ export abstract class BaseImageProcessor {
     return file;
   }
 
+  get backend(): Backend {
+    return (this.constructor as typeof BaseImageProcessor).backend;
+  }
+
   /** Images (path, URL, encoded bytes or RawImage; one or an array) → `{ pixel_values }` float32 [N, 3, H, W]. */
   async preprocess(images: ImageInput | readonly ImageInput[], options: PreprocessOptions = {}): Promise<{ pixel_values: Tensor }> {
     const list = Array.isArray(images) ? (images as readonly ImageInput[]) : [images as ImageInput];
@@ -317,11 +337,26 @@ export abstract class BaseImageProcessor {
     } else {
       throw new Error(`size must contain 'height' and 'width', 'shortest_edge' (+ 'longest_edge') or 'max_height' and 'max_width', got ${JSON.stringify(size)}`);
     }
-    return resize(image, target, resample);
+    return this.resizeExact(image, target, resample);
+  }
+
+  /** Resize to (height, width) with this backend's arithmetic. */
+  protected resizeExact(image: ImageArray, size: [number, number], resample: number): ImageArray {
+    return this.backend === 'pil' ? resize(image, size, resample) : resizeTv(image, size, resample);
+  }
+
+  protected crop(image: ImageArray, crop: SizeDict): ImageArray {
+    if (crop.height === undefined || crop.width === undefined) {
+      throw new Error(`crop_size must have keys 'height' and 'width', got ${JSON.stringify(crop)}`);
+    }
+    return this.backend === 'pil' ? centerCrop(image, [crop.height, crop.width]) : centerCropTv(image, [crop.height, crop.width]);
   }
 
   /** Rescale and normalize, the last steps of every processor here. */
   protected finish(image: ImageArray, s: Settings): ImageArray {
+    if (this.backend === 'torchvision') {
+      return rescaleAndNormalizeTv(image, s.do_rescale, s.rescale_factor, s.do_normalize, s.image_mean, s.image_std);
+    }
     if (s.do_rescale) image = rescale(image, s.rescale_factor);
     if (s.do_normalize) image = normalize(image, s.image_mean, s.image_std);
     return image;
@@ -384,7 +419,7 @@ export class DeiTImageProcessor extends BaseImageProcessor {
 
   protected processImage(image: ImageArray, s: Settings): ImageArray {
     if (s.do_resize) image = this.resizeTo(image, s.size, s.resample);
-    if (s.do_center_crop) image = cropTo(image, s.crop_size);
+    if (s.do_center_crop) image = this.crop(image, s.crop_size);
     return this.finish(image, s);
   }
 }
@@ -407,12 +442,6 @@ export class BeitImageProcessor extends DeiTImageProcessor {
   }
 }
 
-function cropTo(image: ImageArray, crop: SizeDict): ImageArray {
-  if (crop.height === undefined || crop.width === undefined) {
-    throw new Error(`crop_size must have keys 'height' and 'width', got ${JSON.stringify(crop)}`);
-  }
-  return centerCrop(image, [crop.height, crop.width]);
-}
 
 /**
  * Donut: align long axis (rotate 90° clockwise when the orientations differ) → resize the
@@ -447,8 +476,12 @@ export class DonutImageProcessor extends BaseImageProcessor {
     const H = s.size.height!;
     const W = s.size.width!;
     if (s.do_align_long_axis) image = alignLongAxis(image, H, W);
-    if (s.do_resize) image = resize(image, getResizeOutputImageSize(image.height, image.width, Math.min(H, W)), s.resample);
-    if (s.do_thumbnail) image = thumbnail(image, H, W);
+    if (s.do_resize) image = this.resizeExact(image, getResizeOutputImageSize(image.height, image.width, Math.min(H, W)), s.resample);
+    if (s.do_thumbnail) {
+      const t = thumbnailSize(image.height, image.width, H, W);
+      // transformers 5 passes the processor's resample to thumbnail (4.x used BICUBIC with reducing_gap=2).
+      if (t) image = this.resizeExact(image, t, s.resample);
+    }
     if (s.do_pad) image = padImage(image, H, W, options.random_padding === true);
     return this.finish(image, s);
   }
@@ -462,18 +495,16 @@ export function alignLongAxis(image: ImageArray, height: number, width: number):
 }
 
 /**
- * Donut's `thumbnail`: shrink (never enlarge) to fit in (height, width) keeping the aspect ratio.
- * transformers calls it without the processor's `resample`, so it resizes with its default
- * BICUBIC, and with reducing_gap=2.0 as PIL's own Image.thumbnail does.
+ * Donut's `thumbnail` size: shrink (never enlarge) to fit in (height, width) keeping the aspect
+ * ratio; null when the image already fits.
  */
-export function thumbnail(image: ImageArray, height: number, width: number): ImageArray {
-  const { height: ih, width: iw } = image;
+export function thumbnailSize(ih: number, iw: number, height: number, width: number): [number, number] | null {
   let h = Math.min(ih, height);
   let w = Math.min(iw, width);
-  if (h === ih && w === iw) return image;
+  if (h === ih && w === iw) return null;
   if (ih > iw) w = Math.trunc((iw * h) / ih);
   else if (iw > ih) h = Math.trunc((ih * w) / iw);
-  return resize(image, [h, w], PILImageResampling.BICUBIC, 2.0);
+  return [h, w];
 }
 
 /** Donut's `pad_image`: zero-pad to (height, width), centred (floor on top/left) or at random. */
@@ -491,17 +522,31 @@ export function padImage(image: ImageArray, height: number, width: number, rando
   ]);
 }
 
+// PIL backends (transformers 5's *ImageProcessorPil, the arithmetic of transformers 4's processors).
+export class ViTImageProcessorPil extends ViTImageProcessor {
+  static override readonly backend: Backend = 'pil';
+}
+export class DeiTImageProcessorPil extends DeiTImageProcessor {
+  static override readonly backend: Backend = 'pil';
+}
+export class BeitImageProcessorPil extends BeitImageProcessor {
+  static override readonly backend: Backend = 'pil';
+}
+export class DonutImageProcessorPil extends DonutImageProcessor {
+  static override readonly backend: Backend = 'pil';
+}
+
 // Legacy names: transformers kept the old *FeatureExtractor classes as aliases.
 export const ViTFeatureExtractor = ViTImageProcessor;
 export const DeiTFeatureExtractor = DeiTImageProcessor;
 export const BeitFeatureExtractor = BeitImageProcessor;
 export const DonutFeatureExtractor = DonutImageProcessor;
 
-const PROCESSORS: Record<string, new (config?: Config) => BaseImageProcessor> = {
-  ViTImageProcessor,
-  DeiTImageProcessor,
-  BeitImageProcessor,
-  DonutImageProcessor,
+const PROCESSORS: Record<string, Record<Backend, new (config?: Config) => BaseImageProcessor>> = {
+  ViTImageProcessor: { torchvision: ViTImageProcessor, pil: ViTImageProcessorPil },
+  DeiTImageProcessor: { torchvision: DeiTImageProcessor, pil: DeiTImageProcessorPil },
+  BeitImageProcessor: { torchvision: BeitImageProcessor, pil: BeitImageProcessorPil },
+  DonutImageProcessor: { torchvision: DonutImageProcessor, pil: DonutImageProcessorPil },
 };
 
 /** Which processor a model type uses when its config names none (transformers' auto mapping). */
@@ -540,7 +585,9 @@ export class AutoImageProcessor {
       }
       type = BY_MODEL_TYPE[modelType]!;
     }
-    const cls = PROCESSORS[type];
+    const backend = options.backend ?? (typeof named === 'string' && named.endsWith('Pil') ? 'pil' : 'torchvision');
+    if (backend !== 'pil' && backend !== 'torchvision') throw new Error(`AutoImageProcessor: backend must be 'torchvision' or 'pil', got ${JSON.stringify(backend)}`);
+    const cls = PROCESSORS[type]?.[backend];
     if (!cls) {
       throw new Error(`${file}: unsupported image processor type '${String(named)}'. Supported: ${Object.keys(PROCESSORS).join(', ')} (and their FeatureExtractor names)`);
     }

@@ -8,7 +8,7 @@
 //   - center_crop / pad: zero padding, the same offsets (floor for the crop, ceil for its pad).
 
 import { Tensor } from '../runtime/tensor.js';
-import { resize as pilResize } from './resize.js';
+import { resize as pilResize, resizeTorchvision, type TorchInterpolation } from './resize.js';
 
 /** An image as transformers holds it between steps: height × width × channels, uint8 or float32. */
 export interface ImageArray {
@@ -201,6 +201,85 @@ export function toChannelsFirstBatch(images: readonly ImageArray[]): Tensor {
     for (let p = 0; p < plane; p++) for (let c = 0; c < ch; c++) out[base + c * plane + p] = im.data[p * ch + c]!;
   });
   return new Tensor('float32', out, [images.length, ch, h, w]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The torchvision backend of transformers >= 5 (image_processing_backends.TorchvisionBackend):
+// uint8 tensors resized by torchvision, rescale and normalize fused into one float32 normalize.
+
+/** transformers' pil_torch_interpolation_mapping, restricted to what torchvision does on tensors. */
+function torchMode(resample: number): TorchInterpolation {
+  switch (resample) {
+    case 0:
+      return 'nearest-exact';
+    case 2:
+      return 'bilinear';
+    case 3:
+    case 1: // LANCZOS: transformers warns and uses BICUBIC on tensors
+      return 'bicubic';
+    default:
+      throw new Error(
+        `resize: resample ${resample} (${resample === 4 ? 'BOX' : 'HAMMING'}) is not supported by the torchvision backend; use the PIL backend (backend: 'pil')`,
+      );
+  }
+}
+
+/** `tvF.resize(image, (height, width), interpolation, antialias=True)` on a uint8 image. */
+export function resizeTv(image: ImageArray, size: readonly [number, number], resample: number = 2): ImageArray {
+  if (image.data instanceof Float32Array) throw new Error('resize: the torchvision backend resizes uint8 images only (resize before rescaling)');
+  const out = resizeTorchvision({ data: image.data, width: image.width, height: image.height, channels: image.channels }, size[1], size[0], torchMode(resample));
+  return { data: out.data as Uint8Array, height: out.height, width: out.width, channels: out.channels };
+}
+
+/**
+ * `TorchvisionBackend._rescale_and_normalize`: with both steps, mean and std are multiplied by
+ * 1/rescale_factor (float32) and the uint8 image normalized directly; rescale alone is a float32
+ * multiply; normalize alone a float32 `(x - mean) / std`.
+ */
+export function rescaleAndNormalizeTv(
+  image: ImageArray,
+  doRescale: boolean,
+  rescaleFactor: number,
+  doNormalize: boolean,
+  mean: number | readonly number[],
+  std: number | readonly number[],
+): ImageArray {
+  const ch = image.channels;
+  const src = image.data;
+  const out = new Float32Array(src.length);
+  if (doNormalize) {
+    const vec = (v: number | readonly number[], what: string) => {
+      const a = typeof v === 'number' ? new Array<number>(ch).fill(v) : [...v];
+      if (a.length !== ch) throw new Error(`normalize: ${what} must have ${ch} elements (one per channel), got ${a.length}`);
+      const inv = Math.fround(1.0 / rescaleFactor);
+      return Float32Array.from(a, (x) => (doRescale ? Math.fround(x) * inv : x));
+    };
+    const m = vec(mean, 'image_mean');
+    const s = vec(std, 'image_std');
+    for (let i = 0; i < src.length; i++) out[i] = Math.fround(src[i]! - m[i % ch]!) / s[i % ch]!;
+  } else if (doRescale) {
+    const f = Math.fround(rescaleFactor);
+    for (let i = 0; i < src.length; i++) out[i] = src[i]! * f;
+  } else {
+    out.set(src);
+  }
+  return { ...image, data: out };
+}
+
+/** TorchvisionBackend.center_crop: zero-pad (floor before, ceil after) when too small, then crop at int((h - ch) / 2). */
+export function centerCropTv(image: ImageArray, size: readonly [number, number]): ImageArray {
+  const [cropH, cropW] = size;
+  let img = image;
+  if (cropW > img.width || cropH > img.height) {
+    const dw = Math.max(cropW - img.width, 0);
+    const dh = Math.max(cropH - img.height, 0);
+    img = pad(img, [
+      [Math.floor(dh / 2), Math.floor((dh + 1) / 2)],
+      [Math.floor(dw / 2), Math.floor((dw + 1) / 2)],
+    ]);
+    if (img.width === cropW && img.height === cropH) return img;
+  }
+  return cropArray(img, Math.trunc((img.height - cropH) / 2), Math.trunc((img.width - cropW) / 2), cropH, cropW);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -479,3 +479,123 @@ function crop(src: PixelData, x0: number, y0: number, w: number, h: number): Pix
   }
   return { data: out, width: w, height: h, channels: ch };
 }
+
+// ---------------------------------------------------------------------------------------------
+// torchvision / PyTorch resize of uint8 images (`tvF.resize(..., antialias=True)` →
+// `F.interpolate(mode='bilinear'|'bicubic', antialias=True)` on a uint8 tensor), which is what
+// transformers >= 5 uses in its default ("torchvision backend") image processors.
+//
+// ATen's uint8 kernel (UpSampleKernel.cpp, _compute_indices_int16_weights_aa, and its AVX2
+// twin) is Pillow's algorithm with one difference: the normalised weights are stored as int16
+// with a per-axis precision p, the largest p < 22 for which the biggest weight still fits
+// (round(w_max · 2^(p+1)) < 2^15), instead of Pillow's fixed 22 bits. A pass computes
+// clamp((2^(p-1) + Σ pixel · weight) >> p, 0, 255); the horizontal pass runs first, and a pass
+// whose size does not change is skipped. Cubic weights use a = -0.5 written as ATen writes it.
+
+/** The interpolation modes torchvision applies to uint8 tensors. */
+export type TorchInterpolation = 'nearest-exact' | 'bilinear' | 'bicubic';
+
+function torchCubic(x: number): number {
+  const a = -0.5;
+  x = Math.abs(x);
+  if (x < 1.0) return ((a + 2) * x - (a + 3)) * x * x + 1; // cubic_convolution1
+  if (x < 2.0) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; // cubic_convolution2
+  return 0.0;
+}
+
+function torchWeights(inSize: number, outSize: number, interpSize: number, filter: (x: number) => number) {
+  const scale = inSize / outSize; // area_pixel_compute_scale without align_corners
+  const support = scale >= 1.0 ? interpSize * 0.5 * scale : interpSize * 0.5;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const invscale = scale >= 1.0 ? 1.0 / scale : 1.0;
+  const kk = new Float64Array(outSize * ksize);
+  const bounds = new Int32Array(outSize * 2);
+  for (let i = 0; i < outSize; i++) {
+    const center = scale * (i + 0.5);
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xsize = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let total = 0.0;
+    for (let j = 0; j < xsize; j++) {
+      const w = filter((j + xmin - center + 0.5) * invscale);
+      kk[i * ksize + j] = w;
+      total += w;
+    }
+    if (total !== 0.0) for (let j = 0; j < xsize; j++) kk[i * ksize + j] /= total;
+    bounds[i * 2] = xmin;
+    bounds[i * 2 + 1] = xsize;
+  }
+  // Precision: stop at the first p whose next step would overflow int16 (at most 22).
+  let wMax = kk[0]!;
+  for (let i = 0; i < kk.length; i++) if (kk[i]! > wMax) wMax = kk[i]!;
+  let precision = 0;
+  for (; precision < 22; precision++) {
+    if (Math.trunc(0.5 + wMax * 2 ** (precision + 1)) >= 1 << 15) break;
+  }
+  const k = new Int32Array(kk.length);
+  for (let i = 0; i < kk.length; i++) {
+    const v = kk[i]!;
+    // (int) cast then stored as int16
+    k[i] = ((v < 0 ? Math.trunc(-0.5 + v * 2 ** precision) : Math.trunc(0.5 + v * 2 ** precision)) << 16) >> 16;
+  }
+  return { ksize, bounds, k, precision };
+}
+
+function torchPass(src: PixelData, outW: number, outH: number, horizontal: boolean, w: ReturnType<typeof torchWeights>): Uint8Array {
+  const { data, width, channels: ch } = src;
+  const out = new Uint8Array(outW * outH * ch);
+  const half = 1 << (w.precision - 1);
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      const o = horizontal ? x : y;
+      const min = w.bounds[o * 2]!;
+      const n = w.bounds[o * 2 + 1]!;
+      const koff = o * w.ksize;
+      for (let b = 0; b < ch; b++) {
+        let ss = half;
+        if (horizontal) for (let i = 0; i < n; i++) ss += data[(y * width + min + i) * ch + b]! * w.k[koff + i]!;
+        else for (let i = 0; i < n; i++) ss += data[((min + i) * width + x) * ch + b]! * w.k[koff + i]!;
+        const v = ss >> w.precision;
+        out[(y * outW + x) * ch + b] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+  return out;
+}
+
+/** `torch.nn.functional.interpolate(x, (height, width), mode, antialias=True)` on a uint8 image. */
+export function resizeTorchvision(src: PixelData, width: number, height: number, mode: TorchInterpolation): PixelData {
+  checkImage(src);
+  if (src.data instanceof Float32Array) throw new Error('resizeTorchvision: only uint8 images are supported');
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`resizeTorchvision: height and width must be positive integers, got ${width}x${height}`);
+  }
+  const ch = src.channels;
+  if (width === src.width && height === src.height) return { ...src, data: Uint8Array.from(src.data) };
+  if (mode === 'nearest-exact') {
+    // src = min(floor((dst + 0.5) · scale), in - 1) with a float32 scale, as ATen's nearest-exact.
+    const sx = Math.fround(src.width / width);
+    const sy = Math.fround(src.height / height);
+    const idx = (d: number, s: number, n: number) => Math.min(Math.floor(Math.fround(Math.fround(d + 0.5) * s)), n - 1);
+    const out = new Uint8Array(width * height * ch);
+    for (let y = 0; y < height; y++) {
+      const yi = idx(y, sy, src.height);
+      for (let x = 0; x < width; x++) {
+        const s = (yi * src.width + idx(x, sx, src.width)) * ch;
+        for (let b = 0; b < ch; b++) out[(y * width + x) * ch + b] = src.data[s + b]!;
+      }
+    }
+    return { data: out, width, height, channels: ch };
+  }
+  const interpSize = mode === 'bicubic' ? 4 : 2;
+  const filter = mode === 'bicubic' ? torchCubic : FILTERS[PILImageResampling.BILINEAR]!.fn;
+  let cur: PixelData = src;
+  if (width !== src.width) {
+    const w = torchWeights(src.width, width, interpSize, filter);
+    cur = { data: torchPass(cur, width, cur.height, true, w), width, height: cur.height, channels: ch };
+  }
+  if (height !== src.height) {
+    const w = torchWeights(src.height, height, interpSize, filter);
+    cur = { data: torchPass(cur, cur.width, height, false, w), width: cur.width, height, channels: ch };
+  }
+  return cur;
+}
