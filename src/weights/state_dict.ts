@@ -130,14 +130,26 @@ export interface ShardSplit {
  * would push the current shard past the limit starts a new one; a tensor larger than the limit gets
  * a shard of its own. Tensors sharing one data buffer (tied) go to the first one's shard.
  */
+const bufferIds = new WeakMap<ArrayBufferLike, number>();
+let nextBufferId = 0;
+/**
+ * Tensors are tied when they view the very same bytes. (Not merely the same ArrayBuffer: several
+ * parameters may be slices of one large buffer and are still separate tensors.)
+ */
+function storageId(t: Tensor): string {
+  let id = bufferIds.get(t.data.buffer);
+  if (id === undefined) bufferIds.set(t.data.buffer, (id = nextBufferId++));
+  return `${id}:${t.data.byteOffset}:${t.data.byteLength}`;
+}
+
 export function splitStateDictIntoShards(tensors: Map<string, Tensor>, maxShardSize: number, filenamePattern = 'model{suffix}.safetensors'): ShardSplit {
-  const storageToTensors = new Map<ArrayBufferLike, string[]>();
+  const storageToTensors = new Map<string, string[]>();
   const shardList: string[][] = [];
   let current: string[] = [];
   let currentSize = 0;
   let totalSize = 0;
   for (const [name, t] of tensors) {
-    const storage = t.data.buffer;
+    const storage = storageId(t);
     const sharing = storageToTensors.get(storage);
     if (sharing) {
       sharing.push(name);
@@ -209,10 +221,10 @@ export async function saveStateDict(dir: string, tensors: Map<string, Tensor>, o
     let totalParameters = options.totalParameters;
     if (totalParameters === undefined) {
       totalParameters = 0;
-      const seen = new Set<ArrayBufferLike>();
+      const seen = new Set<string>();
       for (const t of tensors.values()) {
-        if (seen.has(t.data.buffer)) continue;
-        seen.add(t.data.buffer);
+        if (seen.has(storageId(t))) continue;
+        seen.add(storageId(t));
         totalParameters += t.data.length;
       }
     }
