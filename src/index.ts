@@ -15,3 +15,36 @@ export { PretrainedConfig, ViTConfig, DeiTConfig, BeitConfig, SwinConfig, DonutS
 export type { ConfigDict, ConfigClass, FromPretrainedOptions } from './models/configuration.js';
 export { GenerationConfig, GENERATION_CONFIG_NAME, GENERATION_CONFIG_KEYS } from './generation/configuration.js';
 export type { UpdateOptions } from './generation/configuration.js';
+export { RawImage, loadImage, MAX_IMAGE_PIXELS } from './processing/image.js';
+export type { ImageInput, LoadImageOptions } from './processing/image.js';
+export { resize as resizePixels, resizeTorchvision, reduce, PILImageResampling } from './processing/resize.js';
+export type { PixelData, ResizeOptions, Resampling, TorchInterpolation } from './processing/resize.js';
+export {
+  AutoImageProcessor,
+  BaseImageProcessor,
+  ViTImageProcessor,
+  DeiTImageProcessor,
+  BeitImageProcessor,
+  DonutImageProcessor,
+  ViTImageProcessorPil,
+  DeiTImageProcessorPil,
+  BeitImageProcessorPil,
+  DonutImageProcessorPil,
+  ViTFeatureExtractor,
+  DeiTFeatureExtractor,
+  BeitFeatureExtractor,
+  DonutFeatureExtractor,
+  get_size_dict,
+  IMAGENET_STANDARD_MEAN,
+  IMAGENET_STANDARD_STD,
+  IMAGENET_DEFAULT_MEAN,
+  IMAGENET_DEFAULT_STD,
+} from './processing/image_processors.js';
+export type { Backend, SizeDict, PreprocessOptions, FromPretrainedOptions } from './processing/image_processors.js';
+export { VisionEncoderDecoderModel, shiftTokensRight } from './models/vision_encoder_decoder.js';
+export type { ForwardInputs, ForwardOutput, LayerCache, LoadingInfo, FromPretrainedOptions as ModelFromPretrainedOptions } from './models/vision_encoder_decoder.js';
+export { AdamW, defaultNoDecay } from './training/optim.js';
+export type { AdamWOptions, AdamWState } from './training/optim.js';
+export { Graph, Sym } from './graph/graph.js';
+export { grad } from './graph/autodiff.js';
+export { CompiledGraph, SessionCache, setDefaultThreads } from './runtime/session.js';
