@@ -40,7 +40,7 @@ export {
   IMAGENET_DEFAULT_MEAN,
   IMAGENET_DEFAULT_STD,
 } from './processing/image_processors.js';
-export type { Backend, SizeDict, PreprocessOptions, FromPretrainedOptions } from './processing/image_processors.js';
+export type { Backend, SizeDict, PreprocessOptions, FromPretrainedOptions as ImageProcessorFromPretrainedOptions } from './processing/image_processors.js';
 export { VisionEncoderDecoderModel, shiftTokensRight } from './models/vision_encoder_decoder.js';
 export type { ForwardInputs, ForwardOutput, LayerCache, LoadingInfo, FromPretrainedOptions as ModelFromPretrainedOptions } from './models/vision_encoder_decoder.js';
 export { AdamW, defaultNoDecay } from './training/optim.js';
@@ -48,3 +48,5 @@ export type { AdamWOptions, AdamWState } from './training/optim.js';
 export { Graph, Sym } from './graph/graph.js';
 export { grad } from './graph/autodiff.js';
 export { CompiledGraph, SessionCache, setDefaultThreads } from './runtime/session.js';
+export { generateTextLines, renderTextLine, randomText, listFontFaces } from './training/synthetic.js';
+export type { GenerateTextLinesOptions, GenerateTextLinesResult, RenderOptions, RenderedLine, FontFace, FontCategory, FontStyle } from './training/synthetic.js';
