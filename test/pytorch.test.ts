@@ -184,6 +184,11 @@ test('malformed archives and pickles give clear errors', () => {
   expectRefusal(write(torchZip(Uint8Array.from([0x80, 2, 0x74, 0x2e]), {})), /no MARK to pop to/);
   expectRefusal(write(torchZip(Uint8Array.from([0x80, 2, 0x68, 9, 0x2e]), {})), /memo key 9 was never stored/);
   expectRefusal(write(torchZip(Uint8Array.from([0x80, 2, 0xff, 0x2e]), {})), /unsupported or unknown opcode \(opcode 0xff at byte 2\)/);
+  const hugeLong = Buffer.alloc(8 + 1_000_000);
+  hugeLong.set([0x80, 2, 0x8b]);
+  hugeLong.writeInt32LE(1_000_000, 3);
+  hugeLong[hugeLong.length - 1] = 0x2e;
+  expectRefusal(write(torchZip(hugeLong, {})), /integer of 1000000 bytes is too large/);
   expectRefusal(write(Buffer.from('not a checkpoint at all, just text')), /not a PyTorch checkpoint/);
   expectRefusal(write(Buffer.alloc(2)), /too short to be a PyTorch checkpoint/);
 });

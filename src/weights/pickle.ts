@@ -87,6 +87,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): { value: 
   const int = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
   const littleEndianSigned = (at: number, n: number): number | bigint => {
     if (n === 0) return 0;
+    // Building a BigInt byte by byte is quadratic; no state dict needs a 4096-bit integer.
+    if (n > 512) fail(`integer of ${n} bytes is too large`);
     let v = 0n;
     for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[at + i]!);
     if (bytes[at + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
