@@ -1,6 +1,9 @@
 // Architectures by model_type. One import and one entry per architecture file.
 import { type DecoderArch, type EncoderArch } from './architectures.js';
+import { GPT2 } from './gpt2.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {};
 
-export const DECODERS: Record<string, DecoderArch> = {};
+export const DECODERS: Record<string, DecoderArch> = {
+  gpt2: GPT2,
+};
