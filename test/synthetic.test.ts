@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { generateTextLines, listFontFaces, randomText, renderTextLine } from '../src/training/synthetic.js';
 import { SeededRandom } from '../src/training/random.js';
 import { loadImageTextDataset } from '../src/training/datasets.js';
+import { ROOT } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ved-synthetic-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,4 +113,16 @@ test('fixed canvas width and RGB output', async () => {
   const line = await renderTextLine('A fairly long line of printed text, 2024', new SeededRandom(9), { height: 32, width: 160 });
   const meta = await sharp(line.png).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels], [160, 32, 3]);
+});
+
+test('examples/: the shipped line images are a readable dataset with their true texts', async () => {
+  const ds = await loadImageTextDataset(join(ROOT, 'examples'));
+  assert.ok(ds.length >= 4);
+  const readme = readFileSync(join(ROOT, 'examples', 'README.md'), 'utf8');
+  const batch = await ds.loadBatch([...Array(ds.length).keys()]);
+  assert.equal(batch.failed.length, 0);
+  for (const ex of batch.examples) {
+    assert.ok(readme.includes('`' + ex.text + '`'), `README lists ${ex.text}`);
+    assert.equal(ex.image!.height, 48);
+  }
 });
