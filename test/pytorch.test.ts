@@ -114,6 +114,8 @@ test('zip variants: any root folder, deflated entries, big-endian storages; the 
   for (let i = 0; i < big.length; i += 4) big.subarray(i, i + 4).reverse();
   assert.deepEqual([...loadPytorchBinSync(write(torchZip(pkl, { '0': big }, { byteorder: 'big' }))).get('w')!.data], expect);
   assert.deepEqual([...loadPytorchBinSync(write(torchZip(pkl, { '0': f32(expect) }, { byteorder: 'little' }))).get('w')!.data], expect);
+  // ZIP64 records, as torch writes past 4 GB (here with small real values behind them).
+  assert.deepEqual([...loadPytorchBinSync(write(torchZip(pkl, { '0': f32(expect) }, { zip64: true }))).get('w')!.data], expect);
 
   const legacySpecs: TensorSpec[] = [
     { name: 'a', storage: 'FloatStorage', key: '140', numel: 4, offset: 1, size: [3], stride: [1] },

@@ -1,7 +1,19 @@
 // Hand-built PyTorch checkpoints for the weights tests: a pickle writer emitting the opcodes
 // torch.save uses, and a minimal zip writer (stored or deflated entries). Independent of the
 // reader under test.
-import { crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
+
+// CRC-32 (zip's), written out: zlib.crc32 only exists from Node 20.15.
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of data) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
 
 export class PickleWriter {
   private bytes: number[] = [];
@@ -64,7 +76,7 @@ export function stateDictPickle(tensors: TensorSpec[], legacy = false): Uint8Arr
 }
 
 /** A zip archive of the given entries (stored unless `deflate` names them). */
-export function buildZip(entries: Array<[string, Uint8Array]>, deflate: Set<string> = new Set()): Buffer {
+export function buildZip(entries: Array<[string, Uint8Array]>, deflate: Set<string> = new Set(), zip64 = false): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -72,7 +84,7 @@ export function buildZip(entries: Array<[string, Uint8Array]>, deflate: Set<stri
     const nameBytes = Buffer.from(name, 'utf8');
     const compressed = deflate.has(name) ? deflateRawSync(data) : Buffer.from(data);
     const method = deflate.has(name) ? 8 : 0;
-    const crc = zlibCrc32(data);
+    const crc = crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -84,35 +96,59 @@ export function buildZip(entries: Array<[string, Uint8Array]>, deflate: Set<stri
     locals.push(local, nameBytes, compressed);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(45, 4);
+    central.writeUInt16LE(45, 6);
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : compressed.length, 20);
+    central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, nameBytes);
+    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    // ZIP64 extra field: the saturated fields' real values (uncompressed, compressed, offset).
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra.writeUInt16LE(1, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(data.length), 4);
+      extra.writeBigUInt64LE(BigInt(compressed.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+      central.writeUInt16LE(extra.length, 30);
+    }
+    centrals.push(central, nameBytes, extra);
     offset += 30 + nameBytes.length + compressed.length;
   }
   const cd = Buffer.concat(centrals);
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
+  eocd.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  eocd.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+  eocd.writeUInt32LE(zip64 ? 0xffffffff : cd.length, 12);
+  eocd.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  if (!zip64) return Buffer.concat([...locals, cd, eocd]);
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4);
+  record.writeUInt16LE(45, 12);
+  record.writeUInt16LE(45, 14);
+  record.writeBigUInt64LE(BigInt(entries.length), 24);
+  record.writeBigUInt64LE(BigInt(entries.length), 32);
+  record.writeBigUInt64LE(BigInt(cd.length), 40);
+  record.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([...locals, cd, record, locator, eocd]);
 }
 
 /** A torch.save-style zip checkpoint: archive/data.pkl, archive/data/<key>, archive/version. */
-export function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array>, options: { root?: string; byteorder?: string; deflate?: boolean } = {}): Buffer {
+export function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array>, options: { root?: string; byteorder?: string; deflate?: boolean; zip64?: boolean } = {}): Buffer {
   const root = options.root ?? 'archive';
   const entries: Array<[string, Uint8Array]> = [[`${root}/data.pkl`, pickle]];
   if (options.byteorder) entries.push([`${root}/byteorder`, Buffer.from(options.byteorder)]);
   for (const [key, bytes] of Object.entries(storages)) entries.push([`${root}/data/${key}`, bytes]);
   entries.push([`${root}/version`, Buffer.from('3\n')]);
-  return buildZip(entries, options.deflate ? new Set(entries.map(([n]) => n)) : new Set());
+  return buildZip(entries, options.deflate ? new Set(entries.map(([n]) => n)) : new Set(), options.zip64);
 }
 
 /**
