@@ -67,7 +67,12 @@ export interface FontFace {
   file: string;
 }
 
-interface LoadedFace extends FontFace {
+/** A face whose file is parsed on first use (parsing all ~80 files takes seconds). */
+interface FaceEntry extends FontFace {
+  parsed?: ParsedFace;
+}
+
+interface ParsedFace {
   font: Font;
   /** Cap height in font units (from OS/2, or measured on 'H'). */
   capHeight: number;
@@ -76,12 +81,12 @@ interface LoadedFace extends FontFace {
 }
 
 const require = createRequire(import.meta.url);
-let faces: LoadedFace[] | null = null;
+let faces: FaceEntry[] | null = null;
 
-/** Parses every available face once (about 60 files, a few ms each). */
-function loadFaces(): LoadedFace[] {
+/** Finds every face file of the families (parsing waits until a face is drawn with). */
+function loadFaces(): FaceEntry[] {
   if (faces) return faces;
-  const out: LoadedFace[] = [];
+  const out: FaceEntry[] = [];
   for (const fam of FAMILIES) {
     let dir: string;
     try {
@@ -92,20 +97,26 @@ function loadFaces(): LoadedFace[] {
     for (const [style, suffix] of Object.entries(STYLE_FILES) as Array<[FontStyle, string]>) {
       const file = join(dir, `${fam.pkg}-latin-${suffix}.woff`);
       if (!statSync(file, { throwIfNoEntry: false })) continue; // some families have no italic
-      const bytes = readFileSync(file);
-      let font: Font;
-      try {
-        font = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-      } catch (e) {
-        throw new Error(`synthetic text lines: cannot parse font file ${file}: ${(e as Error).message}`);
-      }
-      const os2 = (font as unknown as { tables: { os2?: { sCapHeight?: number } } }).tables.os2;
-      const capHeight = os2?.sCapHeight && os2.sCapHeight > 0 ? os2.sCapHeight : measureCapHeight(font);
-      out.push({ family: fam.name, category: fam.category, style, file, font, capHeight, outlines: new Map() });
+      out.push({ family: fam.name, category: fam.category, style, file });
     }
   }
   faces = out;
   return out;
+}
+
+function parsed(face: FaceEntry): ParsedFace {
+  if (face.parsed) return face.parsed;
+  const bytes = readFileSync(face.file);
+  let font: Font;
+  try {
+    font = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  } catch (e) {
+    throw new Error(`synthetic text lines: cannot parse font file ${face.file}: ${(e as Error).message}`);
+  }
+  const os2 = (font as unknown as { tables: { os2?: { sCapHeight?: number } } }).tables.os2;
+  const capHeight = os2?.sCapHeight && os2.sCapHeight > 0 ? os2.sCapHeight : measureCapHeight(font);
+  face.parsed = { font, capHeight, outlines: new Map() };
+  return face.parsed;
 }
 
 function measureCapHeight(font: Font): number {
@@ -118,14 +129,14 @@ export function listFontFaces(): FontFace[] {
   return loadFaces().map(({ family, category, style, file }) => ({ family, category, style, file }));
 }
 
-function covers(face: LoadedFace, text: string): boolean {
+function covers(face: ParsedFace, text: string): boolean {
   for (const ch of text) {
     if (ch !== ' ' && face.font.charToGlyph(ch).index === 0) return false;
   }
   return true;
 }
 
-function outline(face: LoadedFace, ch: string): { commands: PathCommand[]; advance: number; glyph: ReturnType<Font['charToGlyph']> } {
+function outline(face: ParsedFace, ch: string): { commands: PathCommand[]; advance: number; glyph: ReturnType<Font['charToGlyph']> } {
   const glyph = face.font.charToGlyph(ch);
   let commands = face.outlines.get(glyph.index);
   if (!commands) {
@@ -363,7 +374,7 @@ function inkColor(rng: SeededRandom): Rgb {
   }
 }
 
-function pickFace(rng: SeededRandom, text: string, filter: readonly string[] | undefined): LoadedFace {
+function pickFace(rng: SeededRandom, text: string, filter: readonly string[] | undefined): { entry: FaceEntry; face: ParsedFace } {
   let pool = loadFaces();
   if (filter && filter.length > 0) {
     const wanted = new Set(filter.map((f) => f.toLowerCase()));
@@ -372,14 +383,18 @@ function pickFace(rng: SeededRandom, text: string, filter: readonly string[] | u
       throw new Error(`synthetic text lines: no font matches ${JSON.stringify(filter)}; families: ${FAMILIES.map((f) => f.name).join(', ')}; categories: serif, sans, mono, condensed, slab`);
     }
   }
-  pool = pool.filter((f) => covers(f, text));
-  if (pool.length === 0) throw new Error(`synthetic text lines: no font has glyphs for every character of ${JSON.stringify(text)}`);
-  // Family first (so families with fewer styles are not under-drawn), then style.
-  const families = [...new Set(pool.map((f) => f.family))];
-  const family = rng.pick(families);
-  const styles = pool.filter((f) => f.family === family);
-  const style = rng.weighted([['regular', 55], ['bold', 20], ['italic', 15], ['bold-italic', 10]] as const);
-  return styles.find((f) => f.style === style) ?? styles.find((f) => f.style === 'regular') ?? styles[0]!;
+  for (;;) {
+    if (pool.length === 0) throw new Error(`synthetic text lines: no font has glyphs for every character of ${JSON.stringify(text)}`);
+    // Family first (so families with fewer styles are not under-drawn), then style.
+    const families = [...new Set(pool.map((f) => f.family))];
+    const family = rng.pick(families);
+    const styles = pool.filter((f) => f.family === family);
+    const style = rng.weighted([['regular', 55], ['bold', 20], ['italic', 15], ['bold-italic', 10]] as const);
+    const entry = styles.find((f) => f.style === style) ?? styles.find((f) => f.style === 'regular') ?? styles[0]!;
+    const face = parsed(entry);
+    if (covers(face, text)) return { entry, face };
+    pool = pool.filter((f) => f !== entry); // lacks a glyph: draw again among the others
+  }
 }
 
 /** Appends one glyph's outline, scaled by s and placed at (x, y), as SVG path data. */
@@ -408,7 +423,7 @@ export async function renderTextLine(text: string, rng: SeededRandom, options: R
     throw new Error(`renderTextLine: width must be an integer of at least height/2, got ${options.width}`);
   }
   if (text.length === 0) throw new Error('renderTextLine: empty text');
-  const face = pickFace(rng, text, options.fonts);
+  const { entry, face } = pickFace(rng, text, options.fonts);
   const font = face.font;
 
   // Size: the cap height is a fraction of the line height, as in tight crops of real print.
@@ -531,7 +546,7 @@ export async function renderTextLine(text: string, rng: SeededRandom, options: R
   let encoder = sharp(px, { raw: { width: W, height: H, channels } });
   if (gray) encoder = encoder.toColourspace('b-w');
   const png = await encoder.png({ compressionLevel: 6 }).toBuffer();
-  return { png, width: W, height: H, font: `${face.family} ${face.style}` };
+  return { png, width: W, height: H, font: `${entry.family} ${entry.style}` };
 }
 
 // ---------------------------------------------------------------------------------------------
