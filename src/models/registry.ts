@@ -1,9 +1,11 @@
 // Architectures by model_type. One import and one entry per architecture file.
 import { type DecoderArch, type EncoderArch } from './architectures.js';
 import { GPT2 } from './gpt2.js';
+import { BERT } from './bert.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {};
 
 export const DECODERS: Record<string, DecoderArch> = {
+  bert: BERT,
   gpt2: GPT2,
 };
