@@ -2,10 +2,12 @@
 import { type DecoderArch, type EncoderArch } from './architectures.js';
 import { GPT2 } from './gpt2.js';
 import { BERT } from './bert.js';
+import { BART } from './bart.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {};
 
 export const DECODERS: Record<string, DecoderArch> = {
+  bart: BART,
   bert: BERT,
   gpt2: GPT2,
 };
