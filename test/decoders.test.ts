@@ -13,6 +13,7 @@ import { type DecoderArch, type KV } from '../src/models/architectures.js';
 import { type AnyConfig, collectParams, Ctx, ParamStore } from '../src/models/modeling_utils.js';
 import { GPT2 } from '../src/models/gpt2.js';
 import { BERT } from '../src/models/bert.js';
+import { positionsFromInputIds, ROBERTA } from '../src/models/roberta.js';
 import { loadCase, maxRelErr, subWeights, type ModelCase } from './model_helpers.js';
 
 const LOGITS_TOL = 1e-4;
@@ -409,4 +410,53 @@ test('bert: other configurations (untied decoder, relu, other sizes); unsupporte
   assert.throws(() => declare(BERT, { ...cfg, position_embedding_type: 'relative_key' }, new ParamStore(), 20), /position_embedding_type/);
   assert.throws(() => declare(BERT, { ...cfg, is_decoder: false }, new ParamStore(), 20), /is_decoder/);
   assert.throws(() => declare(BERT, { ...cfg, hidden_act: 'nope' }, new ParamStore(), 20), /nope/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// RoBERTa
+
+test('roberta (beit40-roberta40): logits, padded logits, loss and gradients match Python', async () => {
+  await checkFixture('beit40-roberta40', ROBERTA);
+});
+
+test('roberta (beit40-roberta40): step-by-step decoding with the KV cache equals the full forward', async () => {
+  await checkStepwise('beit40-roberta40', ROBERTA);
+});
+
+test('roberta: declared weights are the checkpoint decoder weights; random init matches _init_weights', () => {
+  checkDeclaredWeights('beit40-roberta40', ROBERTA);
+  checkRandomInit('beit40-roberta40', ROBERTA);
+  assert.deepEqual(ROBERTA.tiedKeys({}), ['lm_head.decoder.weight', 'lm_head.decoder.bias']);
+});
+
+test('roberta: position ids as create_position_ids_from_input_ids, continuing after the cache', async () => {
+  const g = new Graph();
+  const ids = g.input('ids', 'int64', ['batch', 'seq']);
+  const past = g.input('past', 'int64', []);
+  const cg = await CompiledGraph.create(g, { full: positionsFromInputIds(ids, 1, 0), step: positionsFromInputIds(ids, 1, past) });
+  const run = async (row: number[], p: number) => {
+    const r = await cg.run({ ids: new Tensor('int64', BigInt64Array.from(row.map(BigInt)), [1, row.length]), past: new Tensor('int64', BigInt64Array.from([BigInt(p)]), []) });
+    return { full: Array.from(r['full']!.data as BigInt64Array, Number), step: Array.from(r['step']!.data as BigInt64Array, Number) };
+  };
+  // Padding (1) keeps padding_idx; the others count from padding_idx + 1.
+  assert.deepEqual((await run([0, 5, 1, 7, 1], 0)).full, [2, 3, 1, 4, 1]);
+  // One new token after 3 cached ones: padding_idx + 3 + 1; a new padding token stays at padding_idx.
+  assert.deepEqual((await run([7], 3)).step, [5]);
+  assert.deepEqual((await run([1], 3)).step, [1]);
+  assert.deepEqual((await run([7, 1, 8], 4)).step, [6, 1, 7]);
+  await cg.dispose();
+});
+
+test('roberta: other configurations (untied decoder, silu, other sizes, pad 0)', async () => {
+  const cfg = {
+    model_type: 'roberta', vocab_size: 33, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 20,
+    hidden_act: 'silu', max_position_embeddings: 10, type_vocab_size: 1, tie_word_embeddings: false, is_decoder: true,
+    add_cross_attention: true, initializer_range: 0.2, pad_token_id: 0,
+  };
+  await checkOtherConfig(ROBERTA, cfg, 33, 0);
+  const store = new ParamStore();
+  declare(ROBERTA, cfg, store, 16);
+  assert.ok(store.used.has('lm_head.decoder.weight'), 'an untied decoder has its own weight');
+  assert.throws(() => declare(ROBERTA, { ...cfg, pad_token_id: null }, new ParamStore(), 16), /pad_token_id/);
+  assert.throws(() => declare(ROBERTA, { ...cfg, position_embedding_type: 'relative_key_query' }, new ParamStore(), 16), /position_embedding_type/);
 });

@@ -3,11 +3,15 @@ import { type DecoderArch, type EncoderArch } from './architectures.js';
 import { GPT2 } from './gpt2.js';
 import { BERT } from './bert.js';
 import { BART } from './bart.js';
+import { MBART } from './mbart.js';
+import { ROBERTA } from './roberta.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {};
 
 export const DECODERS: Record<string, DecoderArch> = {
+  roberta: ROBERTA,
   bart: BART,
   bert: BERT,
   gpt2: GPT2,
+  mbart: MBART,
 };
