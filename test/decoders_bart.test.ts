@@ -13,6 +13,7 @@ import { Tensor } from '../src/runtime/tensor.js';
 import { Ctx, ParamStore, type AnyConfig } from '../src/models/modeling_utils.js';
 import { type DecoderArch, type DecoderOutputs, type KV } from '../src/models/architectures.js';
 import { BART } from '../src/models/bart.js';
+import { MBART } from '../src/models/mbart.js';
 import { loadCase, maxRelErr, subWeights, type ModelCase } from './model_helpers.js';
 
 const f32 = (t: Tensor) => t.data as Float32Array;
@@ -413,4 +414,21 @@ test('BART decoder: untied lm_head, relu, scaled embeddings, 3 layers', async ()
     () => BART.forward(new Ctx(g, new ParamStore()), { ...bartVariant, activation_function: 'nope' }, { input_ids: g.input('i', 'int64', ['b', 't']), encoder_hidden_states: g.input('e', 'float32', ['b', 's', 16]) }),
     /activation_function/,
   );
+});
+
+test('mBART decoder (MBartForCausalLM) matches Python: vit-mbart40', async () => {
+  await checkFixture('vit-mbart40', MBART);
+  await checkEmbedsAndOutputs('vit-mbart40', MBART);
+});
+
+test('mBART decoder: untied lm_head, silu, unscaled embeddings, 1 layer', async () => {
+  const config: AnyConfig = { ...bartVariant, model_type: 'mbart', decoder_layers: 1, activation_function: 'silu', scale_embedding: false, d_model: 12, decoder_attention_heads: 3 };
+  await checkVariant(MBART, config, 12, (names) => {
+    assert.ok(names.includes('lm_head.weight'));
+    assert.ok(names.includes('model.decoder.layer_norm.weight'));
+    assert.ok(!names.some((n) => n.includes('layers.1')));
+  });
+  await checkPaddingRowGradient(MBART, config, 12);
+  assert.deepEqual(MBART.tiedKeys({ model_type: 'mbart' }), ['lm_head.weight']);
+  assert.deepEqual(MBART.cacheShape({ model_type: 'mbart' }), { layers: 12, heads: 16, head_dim: 64 });
 });
