@@ -50,3 +50,5 @@ export { grad } from './graph/autodiff.js';
 export { CompiledGraph, SessionCache, setDefaultThreads } from './runtime/session.js';
 export { generateTextLines, renderTextLine, randomText, listFontFaces } from './training/synthetic.js';
 export type { GenerateTextLinesOptions, GenerateTextLinesResult, RenderOptions, RenderedLine, FontFace, FontCategory, FontStyle } from './training/synthetic.js';
+export { AutoProcessor, ImageTextProcessor, TrOCRProcessor, DonutProcessor, labelsFromEncoding, PROCESSOR_NAME } from './processing/processors.js';
+export type { ProcessorInputs, ProcessorCallOptions, ProcessorOutput, ProcessorFromPretrainedOptions } from './processing/processors.js';
