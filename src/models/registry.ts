@@ -3,6 +3,7 @@ import { type DecoderArch, type EncoderArch } from './architectures.js';
 import { GPT2 } from './gpt2.js';
 import { BERT } from './bert.js';
 import { BART } from './bart.js';
+import { MBART } from './mbart.js';
 import { ROBERTA } from './roberta.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {};
@@ -12,4 +13,5 @@ export const DECODERS: Record<string, DecoderArch> = {
   bart: BART,
   bert: BERT,
   gpt2: GPT2,
+  mbart: MBART,
 };
