@@ -150,6 +150,9 @@ test('layout ops: reshape, transpose, (un)squeeze, expand, concat, split, slice,
   await checkGrad(['Slice'], { x }, ({ x }) => F.slice(x!, [0, 1], [1, F.END], [0, 2]), { symbolic: { x: ['batch', 3, 4] } });
   await checkGrad(['Pad'], { x }, ({ x }) => F.pad(x!, [0, 1, 0, 0, 2, 3]));
   await checkGrad(['Concat', 'Slice'], { a: x, b: randn([2, 2, 4]) }, ({ a, b }) => F.concat([a!, b!], 1), { symbolic: { a: ['batch', 3, 4], b: ['batch', 2, 4] } });
+  // A Linear whose output is reshaped into heads, over a symbolic batch: the gradient coming back
+  // through Reshape keeps its static shape, which the shared-weight MatMul rule needs.
+  await checkGrad(['Reshape', 'MatMul'], { x, w: randn([6, 4]) }, ({ x, w }) => F.squeeze(F.unsqueeze(F.reshape(F.linear(x!, w!), [0, 0, 2, 3]), [0]), [0]), { symbolic: { x: ['batch', 3, 4] } });
 });
 
 test('gather (embedding lookup with repeated ids) and gatherElements', async () => {

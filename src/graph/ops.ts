@@ -388,7 +388,11 @@ export function reshape(x: Sym, shape: number[] | Sym): Sym {
   }
   return one(x.graph, 'Reshape', [x, x.graph.int64s(shape)], {}, x.dtype, out);
 }
-VJP.set('Reshape', ({ inputs: [x], gouts: [g] }) => [reshape(g!, shapeOf(x!))]);
+/** The gradient of x reshaped back to x's runtime shape; it keeps x's static shape (a Reshape to a runtime vector alone would lose it). */
+function reshapeBack(g: Sym, x: Sym): Sym {
+  return one(x.graph, 'Reshape', [g, shapeOf(x)], {}, g.dtype, x.shape);
+}
+VJP.set('Reshape', ({ inputs: [x], gouts: [g] }) => [reshapeBack(g!, x!)]);
 
 export function transpose(x: Sym, perm: number[]): Sym {
   if (perm.length !== x.rank || [...perm].sort().some((p, i) => p !== i)) {
@@ -418,8 +422,8 @@ export function squeeze(x: Sym, axes: number[]): Sym {
   }
   return one(x.graph, 'Squeeze', [x, x.graph.int64s(norm)], {}, x.dtype, x.shape.filter((_, i) => !norm.includes(i)));
 }
-VJP.set('Unsqueeze', ({ inputs: [x], gouts: [g] }) => [reshape(g!, shapeOf(x!))]);
-VJP.set('Squeeze', ({ inputs: [x], gouts: [g] }) => [reshape(g!, shapeOf(x!))]);
+VJP.set('Unsqueeze', ({ inputs: [x], gouts: [g] }) => [reshapeBack(g!, x!)]);
+VJP.set('Squeeze', ({ inputs: [x], gouts: [g] }) => [reshapeBack(g!, x!)]);
 
 /** Broadcast x to a shape (a runtime int64 vector or a list of numbers). */
 export function expand(x: Sym, shape: Sym | number[]): Sym {

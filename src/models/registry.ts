@@ -5,8 +5,11 @@ import { BERT } from './bert.js';
 import { BART } from './bart.js';
 import { MBART } from './mbart.js';
 import { ROBERTA } from './roberta.js';
+import { ViTModel } from './vit.js';
 
-export const ENCODERS: Record<string, EncoderArch> = {};
+export const ENCODERS: Record<string, EncoderArch> = {
+  vit: ViTModel,
+};
 
 export const DECODERS: Record<string, DecoderArch> = {
   roberta: ROBERTA,
