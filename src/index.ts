@@ -52,3 +52,35 @@ export { generateTextLines, renderTextLine, randomText, listFontFaces } from './
 export type { GenerateTextLinesOptions, GenerateTextLinesResult, RenderOptions, RenderedLine, FontFace, FontCategory, FontStyle } from './training/synthetic.js';
 export { AutoProcessor, ImageTextProcessor, TrOCRProcessor, DonutProcessor, labelsFromEncoding, PROCESSOR_NAME } from './processing/processors.js';
 export type { ProcessorInputs, ProcessorCallOptions, ProcessorOutput, ProcessorFromPretrainedOptions } from './processing/processors.js';
+export { generate, prepareGenerationConfig, DEFAULT_MAX_NEW_TOKENS, GENERATE_OPTION_KEYS } from './generation/search.js';
+export type { GenerateOptions } from './generation/search.js';
+export type { DecoderSession, BaseStreamer, StreamerCallback, GenerateOutput } from './generation/types.js';
+export { TokenIteratorStreamer } from './generation/streamers.js';
+export { RandomGenerator } from './generation/random.js';
+export {
+  LogitsProcessor,
+  LogitsProcessorList,
+  buildLogitsProcessor,
+  MinLengthLogitsProcessor,
+  MinNewTokensLengthLogitsProcessor,
+  RepetitionPenaltyLogitsProcessor,
+  NoRepeatNGramLogitsProcessor,
+  SequenceBiasLogitsProcessor,
+  NoBadWordsLogitsProcessor,
+  ForcedBOSTokenLogitsProcessor,
+  ForcedEOSTokenLogitsProcessor,
+  InfNanRemoveLogitsProcessor,
+  ExponentialDecayLengthPenalty,
+  LogitNormalization,
+  SuppressTokensAtBeginLogitsProcessor,
+  SuppressTokensLogitsProcessor,
+  TemperatureLogitsWarper,
+  TopHLogitsWarper,
+  TopKLogitsWarper,
+  TopPLogitsWarper,
+  MinPLogitsWarper,
+  TypicalLogitsWarper,
+  EpsilonLogitsWarper,
+  EtaLogitsWarper,
+} from './generation/logits_process.js';
+export type { InputIds, LogitsProcessorOptions } from './generation/logits_process.js';
