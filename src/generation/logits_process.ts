@@ -614,8 +614,9 @@ export function buildLogitsProcessor(
   config: LogitsProcessorOptions,
   eos_token_id: readonly number[] | null,
   input_ids_seq_length: number,
+  custom: readonly LogitsProcessor[] = [],
 ): LogitsProcessorList {
-  const processors = new LogitsProcessorList();
+  let processors = new LogitsProcessorList();
   const has = <T>(v: T | null | undefined): v is T => v !== null && v !== undefined;
 
   if (has(config.sequence_bias)) processors.push(new SequenceBiasLogitsProcessor(config.sequence_bias));
@@ -647,6 +648,15 @@ export function buildLogitsProcessor(
     // With a forced BOS the first free token comes one step later.
     const begin_index = input_ids_seq_length > 1 || !has(config.forced_bos_token_id) ? input_ids_seq_length : input_ids_seq_length + 1;
     processors.push(new SuppressTokensAtBeginLogitsProcessor(config.begin_suppress_tokens, begin_index));
+  }
+
+  // User processors (Python's `logits_processor` argument) replace a built one of the same class
+  // and otherwise follow the built ones, before the sampling warpers.
+  if (custom.length > 0) {
+    const merged = new LogitsProcessorList();
+    for (const p of processors) merged.push(custom.find((c) => c.constructor === p.constructor) ?? p);
+    for (const c of custom) if (!merged.includes(c)) merged.push(c);
+    processors = merged;
   }
 
   if (config.do_sample) {
