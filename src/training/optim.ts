@@ -1,7 +1,14 @@
 // torch.optim.AdamW: Adam with decoupled weight decay and bias correction, updating the model's
 // weights in place (they are the same Float32Arrays the model feeds to its graphs).
+//
+// Parameters live in groups, as torch's param_groups: each group has its own learning rate and
+// weight decay (HF's Trainer makes two: decayed weights, and biases + LayerNorm weights without
+// decay). A scheduler sets each group's lr as initial_lr × factor (set_lr_factor). The state
+// (step, exp_avg, exp_avg_sq by parameter name) saves to and loads from a safetensors file so a
+// training run resumes exactly.
 
-import { type Tensor } from '../runtime/tensor.js';
+import { Tensor } from '../runtime/tensor.js';
+import { loadSafetensors, saveSafetensors } from '../weights/index.js';
 
 export interface AdamWOptions {
   lr?: number;
@@ -10,6 +17,22 @@ export interface AdamWOptions {
   weight_decay?: number;
   /** Names that get no weight decay (HF's Trainer: biases and LayerNorm weights). */
   no_decay?: (name: string) => boolean;
+  /**
+   * Explicit parameter groups (torch's param_groups): each lists parameter names and may set its
+   * own lr and weight_decay (defaults: the options above). Every parameter may be in one group
+   * only; parameters in no group are not optimized. Without groups: one group of the decayed
+   * parameters and one of those `no_decay` picks, with weight_decay 0.
+   */
+  param_groups?: Array<{ params: readonly string[]; lr?: number; weight_decay?: number }>;
+}
+
+export interface AdamWParamGroup {
+  params: string[];
+  /** The learning rate the next step uses. */
+  lr: number;
+  /** The learning rate the group was made with; schedules multiply it (set_lr_factor). */
+  initial_lr: number;
+  weight_decay: number;
 }
 
 export interface AdamWState {
@@ -18,26 +41,69 @@ export interface AdamWState {
   exp_avg_sq: Map<string, Float32Array>;
 }
 
+function checkLr(lr: number, where: string): void {
+  if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`${where}: lr must be a finite number >= 0, got ${lr}`);
+}
+
 export class AdamW {
-  lr: number;
   readonly betas: [number, number];
   readonly eps: number;
+  /** The default weight decay (each group has its own in param_groups). */
   readonly weight_decay: number;
-  private readonly noDecay: (name: string) => boolean;
+  readonly param_groups: AdamWParamGroup[];
   state: AdamWState = { step: 0, exp_avg: new Map(), exp_avg_sq: new Map() };
+  private readonly groupOf = new Map<string, AdamWParamGroup>();
 
   constructor(
     readonly params: Map<string, Tensor>,
-    { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weight_decay = 1e-2, no_decay = () => false }: AdamWOptions = {},
+    { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weight_decay = 1e-2, no_decay = () => false, param_groups }: AdamWOptions = {},
   ) {
-    if (!(lr >= 0)) throw new Error(`AdamW: lr must be >= 0, got ${lr}`);
+    checkLr(lr, 'AdamW');
     if (!(betas[0] >= 0 && betas[0] < 1 && betas[1] >= 0 && betas[1] < 1)) throw new Error(`AdamW: betas must be in [0, 1), got [${betas}]`);
     if (!(eps >= 0)) throw new Error(`AdamW: eps must be >= 0, got ${eps}`);
-    this.lr = lr;
+    if (!(Number.isFinite(weight_decay) && weight_decay >= 0)) throw new Error(`AdamW: weight_decay must be a finite number >= 0, got ${weight_decay}`);
     this.betas = betas;
     this.eps = eps;
     this.weight_decay = weight_decay;
-    this.noDecay = no_decay;
+    if (param_groups) {
+      this.param_groups = param_groups.map((g, i) => {
+        const glr = g.lr ?? lr;
+        checkLr(glr, `AdamW param_groups[${i}]`);
+        const wd = g.weight_decay ?? weight_decay;
+        if (!(Number.isFinite(wd) && wd >= 0)) throw new Error(`AdamW param_groups[${i}]: weight_decay must be a finite number >= 0, got ${wd}`);
+        return { params: [...g.params], lr: glr, initial_lr: glr, weight_decay: wd };
+      });
+    } else {
+      const decay: string[] = [];
+      const plain: string[] = [];
+      for (const name of params.keys()) (no_decay(name) ? plain : decay).push(name);
+      this.param_groups = [
+        { params: decay, lr, initial_lr: lr, weight_decay },
+        { params: plain, lr, initial_lr: lr, weight_decay: 0 },
+      ];
+    }
+    this.param_groups.forEach((g, i) => {
+      for (const name of g.params) {
+        if (!params.has(name)) throw new Error(`AdamW param_groups[${i}]: '${name}' is not a parameter of this optimizer`);
+        if (this.groupOf.has(name)) throw new Error(`AdamW: parameter '${name}' is in more than one param group`);
+        this.groupOf.set(name, g);
+      }
+    });
+  }
+
+  /** The first group's learning rate; setting it sets every group's (and their initial_lr). */
+  get lr(): number {
+    return this.param_groups[0]?.lr ?? 0;
+  }
+  set lr(value: number) {
+    checkLr(value, 'AdamW.lr');
+    for (const g of this.param_groups) g.lr = g.initial_lr = value;
+  }
+
+  /** Each group's lr = its initial_lr × factor (what a LambdaLR schedule does each step). */
+  set_lr_factor(factor: number): void {
+    if (!(Number.isFinite(factor) && factor >= 0)) throw new Error(`AdamW.set_lr_factor: factor must be a finite number >= 0, got ${factor}`);
+    for (const g of this.param_groups) g.lr = g.initial_lr * factor;
   }
 
   /** One update from gradients by parameter name. Parameters without a gradient are left alone, as torch does. */
@@ -47,11 +113,12 @@ export class AdamW {
     const [b1, b2] = this.betas;
     const bc1 = 1 - b1 ** t;
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-    const stepSize = this.lr / bc1;
     for (const [name, g] of grads) {
       const p = this.params.get(name);
       if (!p) throw new Error(`AdamW.step: gradient for '${name}', which is not a parameter of this optimizer`);
       if (p.size !== g.size) throw new Error(`AdamW.step: gradient for '${name}' has ${g.size} elements, the parameter ${p.size}`);
+      const group = this.groupOf.get(name);
+      if (!group) continue; // in no group: not optimized (torch never sees it)
       const w = p.data as Float32Array;
       const d = g.data as Float32Array;
       let m = this.state.exp_avg.get(name);
@@ -62,7 +129,8 @@ export class AdamW {
         this.state.exp_avg.set(name, m);
         this.state.exp_avg_sq.set(name, v);
       }
-      const decay = this.noDecay(name) ? 0 : this.lr * this.weight_decay;
+      const stepSize = group.lr / bc1;
+      const decay = group.lr * group.weight_decay;
       for (let i = 0; i < w.length; i++) {
         if (decay) w[i] = w[i]! * (1 - decay);
         m[i] = m[i]! * b1 + (1 - b1) * d[i]!;
@@ -71,9 +139,98 @@ export class AdamW {
       }
     }
   }
+
+  /** The state as tensors by name (`exp_avg.<param>`, `exp_avg_sq.<param>`) plus the metadata to restore it. */
+  state_dict(): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+    const tensors = new Map<string, Tensor>();
+    for (const [name, m] of this.state.exp_avg) {
+      const dims = [...this.params.get(name)!.dims];
+      tensors.set(`exp_avg.${name}`, new Tensor('float32', m, dims));
+      tensors.set(`exp_avg_sq.${name}`, new Tensor('float32', this.state.exp_avg_sq.get(name)!, dims));
+    }
+    const metadata = {
+      format: 'pt',
+      optimizer: 'AdamW',
+      step: String(this.state.step),
+      betas: JSON.stringify(this.betas),
+      eps: String(this.eps),
+      param_groups: JSON.stringify(this.param_groups.map((g) => ({ lr: g.lr, initial_lr: g.initial_lr, weight_decay: g.weight_decay, num_params: g.params.length }))),
+    };
+    return { tensors, metadata };
+  }
+
+  /** Restores a state_dict() (moments are copied; every name must be a parameter of the same size). */
+  load_state_dict({ tensors, metadata }: { tensors: Map<string, Tensor>; metadata: Record<string, string> | null }, source = 'optimizer state'): void {
+    const step = Number(metadata?.step);
+    if (!Number.isInteger(step) || step < 0) throw new Error(`${source}: metadata "step" must be a non-negative integer, got ${JSON.stringify(metadata?.step)}`);
+    const exp_avg = new Map<string, Float32Array>();
+    const exp_avg_sq = new Map<string, Float32Array>();
+    for (const [key, t] of tensors) {
+      const m = /^(exp_avg|exp_avg_sq)\.(.+)$/.exec(key);
+      if (!m) throw new Error(`${source}: unexpected tensor '${key}' (expected exp_avg.<parameter> or exp_avg_sq.<parameter>)`);
+      const p = this.params.get(m[2]!);
+      if (!p) throw new Error(`${source}: '${key}' is for '${m[2]}', which is not a parameter of this model`);
+      if (t.type !== 'float32' || t.size !== p.size) throw new Error(`${source}: '${key}' must be float32 with ${p.size} elements, got ${t.type} with ${t.size}`);
+      (m[1] === 'exp_avg' ? exp_avg : exp_avg_sq).set(m[2]!, Float32Array.from(t.data as Float32Array));
+    }
+    for (const name of exp_avg.keys()) if (!exp_avg_sq.has(name)) throw new Error(`${source}: exp_avg.${name} has no exp_avg_sq.${name}`);
+    for (const name of exp_avg_sq.keys()) if (!exp_avg.has(name)) throw new Error(`${source}: exp_avg_sq.${name} has no exp_avg.${name}`);
+    if (metadata?.param_groups) {
+      let groups: Array<{ lr: number; initial_lr: number; weight_decay: number }>;
+      try {
+        groups = JSON.parse(metadata.param_groups);
+      } catch {
+        throw new Error(`${source}: metadata "param_groups" is not valid JSON`);
+      }
+      if (!Array.isArray(groups) || groups.length !== this.param_groups.length) {
+        throw new Error(`${source}: has ${Array.isArray(groups) ? groups.length : 'no'} param groups, this optimizer ${this.param_groups.length}`);
+      }
+      groups.forEach((g, i) => {
+        if (typeof g.lr === 'number') this.param_groups[i]!.lr = g.lr;
+      });
+    }
+    this.state = { step, exp_avg, exp_avg_sq };
+  }
+
+  /** Writes the state as a safetensors file (atomically). */
+  async save(path: string): Promise<void> {
+    const { tensors, metadata } = this.state_dict();
+    await saveSafetensors(path, tensors, metadata);
+  }
+
+  /** Reads a file written by save(). */
+  async load(path: string): Promise<void> {
+    const loaded = await loadSafetensors(path);
+    this.load_state_dict(loaded, path);
+  }
 }
 
 /** HF Trainer's rule: no weight decay for biases and LayerNorm weights. */
 export function defaultNoDecay(name: string): boolean {
   return name.endsWith('.bias') || /(layer_?norm|LayerNorm|ln_\w+|ln_f|_layer_norm|layernorm_\w+)\.weight$/i.test(name) || /norm\d*\.weight$/.test(name);
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: the L2 norm of all gradients together; when it exceeds
+ * max_norm every gradient is scaled in place by max_norm / (norm + 1e-6). Returns the norm
+ * before clipping. max_norm <= 0 only measures.
+ */
+export function clip_grad_norm_(grads: Map<string, Tensor>, max_norm: number): number {
+  if (!Number.isFinite(max_norm)) throw new Error(`clip_grad_norm_: max_norm must be a finite number, got ${max_norm}`);
+  let sq = 0;
+  for (const g of grads.values()) {
+    const d = g.data as Float32Array;
+    for (let i = 0; i < d.length; i++) sq += d[i]! * d[i]!;
+  }
+  const norm = Math.sqrt(sq);
+  if (max_norm > 0) {
+    const coef = max_norm / (norm + 1e-6);
+    if (coef < 1) {
+      for (const g of grads.values()) {
+        const d = g.data as Float32Array;
+        for (let i = 0; i < d.length; i++) d[i] = d[i]! * coef;
+      }
+    }
+  }
+  return norm;
 }
