@@ -14,6 +14,7 @@ import { Tensor } from '../src/runtime/tensor.js';
 import { Ctx, ParamStore, type AnyConfig } from '../src/models/modeling_utils.js';
 import { type EncoderArch } from '../src/models/architectures.js';
 import { ViTModel, type VisionEncoderOutputs } from '../src/models/vit.js';
+import { DeiTModel } from '../src/models/deit.js';
 import { referenceForward, type ReferenceOutputs } from './vision_reference.js';
 import { loadCase, maxRelErr, subWeights } from './model_helpers.js';
 
@@ -169,8 +170,15 @@ async function checkFixture(arch: EncoderArch, caseName: string, expect: Fixture
   assert.deepEqual(rnd['last']!.dims, expected.dims);
   assert.ok((rnd['last']!.data as Float32Array).every(Number.isFinite));
 
-  // 4. Gradients of sum(out * R) for every parameter; finite differences on a few weights.
-  await checkGradients(arch, config, weights, pixel_values, caseName);
+  // 4. Gradients of sum(out * R) for every parameter; finite differences on a few weights. DeiT
+  // and BEiT initialise their tokens to zero, and a zero [CLS] row is a degenerate point of the
+  // first LayerNorm (variance 0: d/dx = 1/sqrt(eps) = 1e6) where finite differences mean nothing,
+  // so zero embedding tensors get small random values here.
+  const gw = new Map(weights);
+  for (const [k, t] of weights) {
+    if (k.startsWith('embeddings.') && (t.data as Float32Array).every((v) => v === 0)) gw.set(k, uniform(t.dims, k.length, 0.1));
+  }
+  await checkGradients(arch, config, gw, pixel_values, caseName);
 }
 
 async function checkGradients(arch: EncoderArch, config: AnyConfig, weights: Map<string, Tensor>, pixel_values: Tensor, label: string, picks?: string[]): Promise<void> {
@@ -202,7 +210,7 @@ async function checkGradients(arch: EncoderArch, config: AnyConfig, weights: Map
     assert.deepEqual(g.dims, p.tensor.dims, `${label}: gradient of ${name} has its shape`);
     assert.ok((g.data as Float32Array).every(Number.isFinite), `${label}: gradient of ${name} is finite`);
   }
-  const names = picks ?? params.map(([n]) => n).filter((n) => /patch_embeddings\.projection\.weight|layer\.0\.attention\.attention\.query\.weight|layer\.1\.intermediate\.dense\.weight|cls_token|position_embeddings|relative_position_bias_table|lambda_1/.test(n));
+  const names = picks ?? params.map(([n]) => n).filter((n) => /patch_embeddings\.projection\.weight|layer\.0\.attention\.attention\.query\.weight|layer\.1\.intermediate\.dense\.weight|cls_token|distillation_token|position_embeddings|relative_position_bias_table|lambda_1/.test(n));
   const eps = 1e-2;
   for (const name of names) {
     const x = feeds[name]!.data as Float32Array;
@@ -359,4 +367,35 @@ test('ViT: a training graph has a dropout site wherever Python has one', DROPOUT
   });
   const res = await run({ g, store, out, pixel: px }, { last: out.last_hidden_state }, feeds);
   assert.ok((res['last']!.data as Float32Array).every(Number.isFinite));
+});
+
+// ---------------------------------------------------------------------------------------------
+// DeiT
+
+test('DeiT deit24-bart24: parity, weights, outputs, init shapes, gradients', async () => {
+  await checkFixture(DeiTModel, 'deit24-bart24', { seq: 18, finalNorm: 'layernorm' });
+});
+
+test('DeiT: random init follows _init_weights; other configurations match a float64 reference', async () => {
+  const base = loadCase('deit24-bart24').config.encoder;
+  const big = { ...base, hidden_size: 48, intermediate_size: 96, num_hidden_layers: 1, initializer_range: 0.02 };
+  const b = build(DeiTModel, big, undefined, ['batch', 3, 24, 24], { seed: 4 });
+  // DeiTPreTrainedModel: ViT's rule, but the tokens and position embeddings start at zero.
+  const vit = vitInitRule(big);
+  checkInitStats(b.store, (n) => (n.startsWith('embeddings.') && !n.includes('patch_embeddings') ? { value: 0 } : vit(n)), 'DeiT');
+  assert.ok(b.store.created.includes('embeddings.distillation_token'));
+
+  const odd = { ...base, image_size: [18, 30], patch_size: [6, 5], qkv_bias: false, hidden_act: 'gelu_new', num_hidden_layers: 3, pooler_output_size: 10 };
+  const { store } = await runVariant(DeiTModel, odd, [2, 3, 18, 30], 21, 'DeiT 18x30 patch 6x5 qkv_bias=false');
+  assert.deepEqual(store.tensors.get('embeddings.position_embeddings')!.dims, [1, 3 * 6 + 2, 24]);
+  // Random init leaves the tokens at zero; give them values so the reference checks their places.
+  const w = new Map(store.tensors);
+  for (const k of ['embeddings.cls_token', 'embeddings.distillation_token', 'embeddings.position_embeddings']) w.set(k, uniform(w.get(k)!.dims, k.length, 0.5));
+  const bb = build(DeiTModel, odd, w, ['batch', 3, 18, 30]);
+  const pixel_values = uniform([2, 3, 18, 30], 31);
+  const res = await run(bb, { last: bb.out.last_hidden_state }, { pixel_values });
+  const ref = referenceForward(odd, w, pixel_values);
+  const refT = new Tensor('float32', Float32Array.from(ref.last_hidden_state.flat().flatMap((a) => Array.from(a))), res['last']!.dims);
+  assert.ok(maxRelErr(res['last']!, refT, 1e-2) <= 1e-4);
+  assert.throws(() => build(DeiTModel, base, undefined, ['batch', 3, 24, 30]), /input image size \(24\*30\) doesn't match model \(24\*24\)/);
 });

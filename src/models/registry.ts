@@ -6,9 +6,11 @@ import { BART } from './bart.js';
 import { MBART } from './mbart.js';
 import { ROBERTA } from './roberta.js';
 import { ViTModel } from './vit.js';
+import { DeiTModel } from './deit.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {
   vit: ViTModel,
+  deit: DeiTModel,
 };
 
 export const DECODERS: Record<string, DecoderArch> = {
