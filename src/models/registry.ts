@@ -4,6 +4,7 @@ import { GPT2 } from './gpt2.js';
 import { BERT } from './bert.js';
 import { BART } from './bart.js';
 import { MBART } from './mbart.js';
+import { TROCR } from './trocr.js';
 import { ROBERTA } from './roberta.js';
 import { ViTModel } from './vit.js';
 import { DeiTModel } from './deit.js';
@@ -19,4 +20,5 @@ export const DECODERS: Record<string, DecoderArch> = {
   bert: BERT,
   gpt2: GPT2,
   mbart: MBART,
+  trocr: TROCR,
 };
