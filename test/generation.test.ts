@@ -26,6 +26,7 @@ import {
   TopPLogitsWarper,
   TypicalLogitsWarper,
 } from '../src/generation/logits_process.js';
+import { argmaxRow, logSoftmaxRow, topkIndices } from '../src/generation/ops.js';
 import { RandomGenerator } from '../src/generation/random.js';
 import { generate, prepareGenerationConfig } from '../src/generation/search.js';
 import { TokenIteratorStreamer } from '../src/generation/streamers.js';
@@ -112,6 +113,33 @@ const run = (p: { process(ids: number[][], s: Float32Array): Float32Array }, ids
   Array.from(p.process(ids, Float32Array.from(scores)));
 
 // ---------------------------------------------------------------------------------------------
+
+describe('row kernels', () => {
+  test('topkIndices: largest first, ties in index order, NaN largest; the one-pass path agrees with a full sort', () => {
+    assert.deepEqual(topkIndices([1, 3, NaN, 3, 2], 3), [2, 1, 3]);
+    const rng = new RandomGenerator(3);
+    for (let trial = 0; trial < 50; trial++) {
+      const n = 200;
+      const values = Array.from({ length: n }, () => (rng.random() < 0.05 ? NaN : Math.floor(rng.random() * 30)));
+      const byValue = (a: number, b: number) => {
+        const [x, y] = [values[a]!, values[b]!];
+        if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) && Number.isNaN(y) ? a - b : Number.isNaN(x) ? -1 : 1;
+        return y - x || a - b;
+      };
+      const full = values.map((_, i) => i).sort(byValue);
+      for (const k of [1, 4, 12, 100]) assert.deepEqual(topkIndices(values, k), full.slice(0, k));
+    }
+  });
+
+  test('logSoftmaxRow matches a double-precision log_softmax to float32 accuracy; argmax takes the first maximum', () => {
+    const x = Float32Array.from([1000, 999.5, -3, 0.25]);
+    const want = logSoftmax64(x);
+    logSoftmaxRow(x, 0, 4);
+    want.forEach((w, i) => assert.ok(Math.abs(x[i]! - w) <= 1e-6 * Math.max(1, Math.abs(w))));
+    assert.equal(argmaxRow(Float32Array.from([0, 5, 2, 5, 7, 7]), 1, 3), 1);
+    assert.equal(argmaxRow(Float32Array.from([1, NaN, 9]), 0, 3), 1);
+  });
+});
 
 describe('logits processors (hand-computed values)', () => {
   test('repetition_penalty: divides positive, multiplies negative scores of every seen token, start token included, once', () => {

@@ -89,25 +89,58 @@ function descending(values: ArrayLike<number>): (a: number, b: number) => number
   };
 }
 
-/** Indices of the k largest values, largest first, like torch.topk(values, k).indices. */
-export function topkIndices(values: ArrayLike<number>, k: number): number[] {
-  const idx = Array.from({ length: values.length }, (_, i) => i);
-  idx.sort(descending(values));
-  return idx.slice(0, k);
+// Sorting many floats with a comparator is slow in JavaScript, so full sorts go through one
+// native Float64Array sort of packed keys: an order-preserving 32-bit key of the float32 value
+// times 2^21 plus the index (exact below 2^53), which also breaks ties by index.
+const INDEX_BITS = 2 ** 21;
+const keyView = new DataView(new ArrayBuffer(4));
+
+/** A uint32 that orders like the float32 value (NaN above +Infinity). */
+function orderKey(x: number): number {
+  if (Number.isNaN(x)) return 0xffffffff;
+  keyView.setFloat32(0, x);
+  const bits = keyView.getUint32(0);
+  return bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
 }
 
-/** Stable ascending argsort, like torch.sort(values, descending=False) (NaN last). */
+function sortedIndices(values: ArrayLike<number>, descendingOrder: boolean): number[] {
+  const n = values.length;
+  if (n >= INDEX_BITS) throw new Error(`cannot sort ${n} values (at most ${INDEX_BITS - 1})`);
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = orderKey(values[i]!);
+    packed[i] = (descendingOrder ? 0xffffffff - key : key) * INDEX_BITS + i;
+  }
+  packed.sort();
+  return Array.from(packed, (p) => p % INDEX_BITS);
+}
+
+/** Indices of the k largest values (compared as float32), largest first, like torch.topk(values, k).indices. */
+export function topkIndices(values: ArrayLike<number>, k: number): number[] {
+  const n = values.length;
+  k = Math.min(k, n);
+  if (k * 16 > n) return sortedIndices(values, true).slice(0, k);
+  // Few out of many (beam search over num_beams * vocab): one pass keeping the best k in order.
+  // Scanning in index order and inserting after equal values keeps ties in index order; values
+  // not above the current k-th best are skipped without a comparison call.
+  const before = descending(values);
+  const best: number[] = [];
+  let kth = NaN;
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!;
+    if (best.length === k && (x <= kth || before(i, best[k - 1]!) >= 0)) continue;
+    let pos = best.length === k ? k - 1 : best.length;
+    while (pos > 0 && before(i, best[pos - 1]!) < 0) pos--;
+    best.splice(pos, 0, i);
+    if (best.length > k) best.pop();
+    kth = values[best[best.length - 1]!]!;
+  }
+  return best;
+}
+
+/** Ascending argsort with ties in index order (NaN last), like a stable torch.sort. */
 export function argsortAscending(values: ArrayLike<number>): number[] {
-  const idx = Array.from({ length: values.length }, (_, i) => i);
-  idx.sort((a, b) => {
-    const x = values[a]!;
-    const y = values[b]!;
-    const xn = Number.isNaN(x);
-    const yn = Number.isNaN(y);
-    if (xn || yn) return xn && yn ? a - b : xn ? 1 : -1;
-    return x < y ? -1 : x > y ? 1 : a - b;
-  });
-  return idx;
+  return sortedIndices(values, false);
 }
 
 /** Cumulative sum accumulated in double and stored as float32, like torch.cumsum on CPU. */

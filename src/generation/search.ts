@@ -384,6 +384,8 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
   const criteria = new StoppingCriteria(plan);
   const scores: Tensor[] = [];
   const rawLogits: Tensor[] = [];
+  // One item's accumulated scores [num_beams * vocab], reused (it is large: beams × vocab).
+  const acc = new Float32Array(K * V);
   let cur_len = PROMPT_LENGTH;
 
   for (;;) {
@@ -405,10 +407,10 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
     const timeIsUp = criteria.timeIsUp();
     const hits = new Uint8Array(B * beamsToKeep);
     for (let b = 0; b < B; b++) {
-      const acc = new Float32Array(K * V);
       for (let j = 0; j < K; j++) {
         const base = (b * K + j) * V;
-        for (let v = 0; v < V; v++) acc[j * V + v] = logProbs[base + v]! + runningScores[b * K + j]!;
+        const beamScore = runningScores[b * K + j]!;
+        for (let v = 0; v < V; v++) acc[j * V + v] = logProbs[base + v]! + beamScore;
       }
       const picked = plan.do_sample ? rng.sampleWithoutReplacement(softmax(acc), beamsToKeep) : topkIndices(acc, beamsToKeep);
       picked.forEach((flat, k) => {
