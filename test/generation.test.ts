@@ -664,6 +664,8 @@ describe('options', () => {
     await assert.rejects(generate(session(), 1, { decoder_start_token_id: 0, early_stopping: 'sometimes' }), /early_stopping/);
     await assert.rejects(generate(session(), 1, { decoder_start_token_id: 0, do_sample: true, temperature: 0 }), /temperature/);
     await assert.rejects(generate(session(), 1, { decoder_start_token_id: [0, 1] }), /`decoder_start_token_id` expected to have length 1 but got 2/);
+    await assert.rejects(generate(session(), 1, { decoder_start_token_id: 0, num_beams: 4, num_beam_groups: 2, diversity_penalty: 0.5 }), /`num_beam_groups` = 2: group beam search/);
+    await assert.rejects(generate(session(), 1, { decoder_start_token_id: 0, stop_strings: ['.'] }), /`stop_strings`/);
     const bad: DecoderSession = { vocab_size: 5, expand() {}, reorder() {}, step: async () => new Float32Array(3) };
     await assert.rejects(generate(bad, 1, { decoder_start_token_id: 0 }), /must return float32 logits \[1, 5\]/);
   });

@@ -105,6 +105,28 @@ const NEG_1E9 = -1.0e9;
 // ---------------------------------------------------------------------------------------------
 // Plan: the config resolved into what the loops need, with every check done up front
 
+/**
+ * GenerationConfig fields that ask for a decoding method or processor this library does not run.
+ * Ignoring them would silently generate something else than Python, so they are errors. (The
+ * encoder_* penalties are not here: Python ignores them for image inputs too.)
+ */
+const UNSUPPORTED: readonly [key: string, active: (v: unknown) => boolean, what: string][] = [
+  ['stop_strings', (v) => v !== null && v !== undefined, 'stop strings need a tokenizer; stop on token ids with `eos_token_id` instead'],
+  ['guidance_scale', (v) => typeof v === 'number' && v !== 1, 'classifier-free guidance is not implemented'],
+  ['num_beam_groups', (v) => typeof v === 'number' && v > 1, 'group beam search (moved out of transformers to a Hub custom_generate) is not implemented'],
+  ['diversity_penalty', (v) => typeof v === 'number' && v !== 0, 'group beam search (moved out of transformers to a Hub custom_generate) is not implemented'],
+  ['penalty_alpha', (v) => typeof v === 'number' && v > 0, 'contrastive search (moved out of transformers to a Hub custom_generate) is not implemented'],
+  ['dola_layers', (v) => v !== null && v !== undefined, 'DoLa decoding (moved out of transformers to a Hub custom_generate) is not implemented'],
+  ['constraints', (v) => v !== null && v !== undefined, 'constrained beam search (moved out of transformers to a Hub custom_generate) is not implemented'],
+  ['force_words_ids', (v) => v !== null && v !== undefined, 'constrained beam search (moved out of transformers to a Hub custom_generate) is not implemented'],
+  ['watermarking_config', (v) => v !== null && v !== undefined, 'watermarking is not implemented'],
+  ['token_healing', (v) => v === true, 'token healing needs a tokenizer and is not implemented'],
+  ['prompt_lookup_num_tokens', (v) => v !== null && v !== undefined, 'prompt lookup (assisted) decoding is not implemented'],
+  ['assistant_early_exit', (v) => v !== null && v !== undefined, 'assisted decoding is not implemented'],
+  ['use_mtp', (v) => v === true, 'multi-token prediction is not implemented'],
+  ['low_memory', (v) => v === true, '`low_memory=True` is not supported after the beam search refactor (as in transformers)'],
+];
+
 interface Plan {
   batch_size: number;
   vocab_size: number;
@@ -146,6 +168,10 @@ function makePlan(
   options: GenerateOptions,
 ): Plan {
   if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`generate: \`batch_size\` must be a positive integer, got ${batch_size}`);
+  const settings = config as unknown as Record<string, unknown>;
+  for (const [key, active, what] of UNSUPPORTED) {
+    if (active(settings[key])) throw new Error(`generate: \`${key}\` = ${JSON.stringify(settings[key])}: ${what}.`);
+  }
   const vocab_size = session.vocab_size;
   if (!Number.isInteger(vocab_size) || vocab_size < 1) throw new Error(`generate: the session's \`vocab_size\` must be a positive integer, got ${vocab_size}`);
 
