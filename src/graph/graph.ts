@@ -88,10 +88,15 @@ export class Graph {
   }
 
   fresh(prefix: string): string {
+    return this.claim(this.unused(prefix));
+  }
+
+  /** A name nothing uses yet (not claimed: pass it to input()). */
+  unused(prefix: string): string {
     let name: string;
     do name = `${prefix}_${this.counter++}`;
     while (this.names.has(name));
-    return this.claim(name);
+    return name;
   }
 
   input(name: string, dtype: DType, shape: Shape): Sym {
