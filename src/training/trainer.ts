@@ -74,6 +74,12 @@ export interface TrainingArguments {
   load_best_model_at_end?: boolean;
   /** Labels are cut to this many tokens (special tokens included). */
   max_target_length?: number;
+  /**
+   * Make every label row end with the model's eos_token_id when the tokenizer does not put it
+   * there (GPT-2's tokenizer adds no special tokens: without it the model never learns to stop).
+   * Default true; rows that already end with it are unchanged.
+   */
+  append_eos_token?: boolean;
   /** Evaluation: generate at most this long (default: the model's generation_config, else max_target_length + 1). */
   generation_max_length?: number | null;
   /** Evaluation: beams (default: the model's generation_config). */
@@ -120,6 +126,7 @@ export const TRAINING_ARGUMENT_DEFAULTS: Omit<ResolvedTrainingArguments, 'output
   greater_is_better: null,
   load_best_model_at_end: false,
   max_target_length: 128,
+  append_eos_token: true,
   generation_max_length: null,
   generation_num_beams: null,
   dataloader_drop_last: false,
@@ -183,6 +190,7 @@ export function resolveTrainingArguments(args: TrainingArguments): ResolvedTrain
   bool('overwrite_output_dir');
   bool('dataloader_drop_last');
   bool('disable_tqdm');
+  bool('append_eos_token');
   int('max_target_length', 1);
   if (a.generation_max_length !== null) int('generation_max_length', 1);
   if (a.generation_num_beams !== null) int('generation_num_beams', 1);
@@ -216,12 +224,24 @@ const DROPOUT_TAG = 2;
 
 /**
  * Labels for texts: each text's token ids as the tokenizer makes them (special tokens
- * included), cut to max_target_length, right-padded with -100 to the longest row.
+ * included), cut to max_target_length, right-padded with -100 to the longest row. With
+ * `eos_token_id`, a row that does not end with it gets it appended (within max_target_length).
  */
-export function encodeLabels(tokenizer: PreTrainedTokenizer, texts: readonly string[], max_target_length: number, vocab_size?: number): { labels: Tensor; num_tokens: number } {
+export function encodeLabels(
+  tokenizer: PreTrainedTokenizer,
+  texts: readonly string[],
+  max_target_length: number,
+  vocab_size?: number,
+  eos_token_id?: number | null,
+): { labels: Tensor; num_tokens: number } {
   const rows = texts.map((t) => {
     const enc = tokenizer.call([t], { truncation: true, max_length: max_target_length, return_tensors: 'int64' });
-    return Array.from(enc.input_ids.data as BigInt64Array);
+    const row = Array.from(enc.input_ids.data as BigInt64Array);
+    if (eos_token_id !== undefined && eos_token_id !== null && row[row.length - 1] !== BigInt(eos_token_id)) {
+      if (row.length >= max_target_length) row.length = max_target_length - 1;
+      row.push(BigInt(eos_token_id));
+    }
+    return row;
   });
   const width = Math.max(1, ...rows.map((r) => r.length));
   const data = new BigInt64Array(rows.length * width).fill(-100n);
@@ -415,6 +435,8 @@ export class Trainer {
   private readonly handleSignals: boolean;
   private readonly progress: Progress;
   private readonly vocabSize: number;
+  /** Longest label / generated sequence the decoder's position embeddings allow (null: no limit). */
+  private readonly maxPositions: number | null;
   private lastCheckpoint: string | null = null;
 
   constructor(options: TrainerOptions) {
@@ -438,7 +460,10 @@ export class Trainer {
         throw new Error(`Trainer: model.config.${key} is not set; set it to the tokenizer's ${key === 'pad_token_id' ? 'pad' : 'start (cls/bos)'} token id (ved train: --${key.replaceAll('_', '-')})`);
       }
     }
-    this.vocabSize = (model.config.decoder as unknown as Record<string, number>).vocab_size!;
+    const dec = model.config.decoder as unknown as Record<string, unknown>;
+    this.vocabSize = dec.vocab_size as number;
+    const positions = dec.n_positions ?? dec.max_position_embeddings;
+    this.maxPositions = typeof positions === 'number' && positions > 0 ? positions : null;
     if (this.args.metric_for_best_model && !this.eval_dataset) {
       throw new Error(`Trainer: metric_for_best_model '${this.args.metric_for_best_model}' needs an eval_dataset`);
     }
@@ -463,7 +488,8 @@ export class Trainer {
     if (batch.examples.length === 0) return null;
     const { pixel_values } = await this.image_processor.preprocess(batch.examples.map((e) => e.image!));
     const texts = batch.examples.map((e) => e.text);
-    const { labels, num_tokens } = encodeLabels(this.tokenizer, texts, this.args.max_target_length, this.vocabSize);
+    const eos = this.args.append_eos_token ? (this.model.config as unknown as Record<string, unknown>).eos_token_id : null;
+    const { labels, num_tokens } = encodeLabels(this.tokenizer, texts, this.labelLength, this.vocabSize, typeof eos === 'number' ? eos : null);
     return { pixel_values, labels, num_tokens, texts };
   }
 
@@ -507,11 +533,16 @@ export class Trainer {
     return { loss: tokens > 0 ? lossSum / tokens : NaN, grads, num_tokens: tokens, num_samples: samples };
   }
 
+  /** Labels are cut to max_target_length, and to the decoder's position limit. */
+  get labelLength(): number {
+    return Math.min(this.args.max_target_length, this.maxPositions ?? Infinity);
+  }
+
   private generationOptions(): Record<string, unknown> {
     const gc = this.model.generation_config as unknown as Record<string, unknown>;
     const opts: Record<string, unknown> = {};
     if (this.args.generation_max_length !== null) opts.max_length = this.args.generation_max_length;
-    else if (gc.max_length == null && gc.max_new_tokens == null) opts.max_length = this.args.max_target_length + 1;
+    else if (gc.max_length == null && gc.max_new_tokens == null) opts.max_length = Math.min(this.args.max_target_length + 1, this.maxPositions ?? Infinity);
     if (this.args.generation_num_beams !== null) opts.num_beams = this.args.generation_num_beams;
     return opts;
   }
@@ -809,12 +840,13 @@ export class Trainer {
           const eta = (elapsed / Math.max(1, done)) * (maxSteps - state.global_step);
           const isLogStep = state.global_step % args.logging_steps === 0 || state.global_step === maxSteps;
           const sps = samplesThisRun / Math.max(elapsed, 1e-9);
-          this.progress.update({ step: state.global_step, total: maxSteps, loss, lr, samples_per_second: sps, eta }, isLogStep);
+          const windowLoss = state.logging_window.loss_sum / state.logging_window.steps;
+          this.progress.update({ step: state.global_step, total: maxSteps, loss: windowLoss, lr, samples_per_second: sps, eta }, isLogStep);
           if (isLogStep) {
             const entry: LogEntry = {
               step: state.global_step,
               epoch: state.epoch,
-              loss: state.logging_window.loss_sum / state.logging_window.steps,
+              loss: windowLoss,
               lr,
               grad_norm: gradNorm,
               samples_per_second: windowSamples / Math.max((now - windowStart) / 1000, 1e-9),
