@@ -15,6 +15,7 @@ import { Ctx, ParamStore, type AnyConfig } from '../src/models/modeling_utils.js
 import { type EncoderArch } from '../src/models/architectures.js';
 import { ViTModel, type VisionEncoderOutputs } from '../src/models/vit.js';
 import { DeiTModel } from '../src/models/deit.js';
+import { BeitModel, relativePositionIndex, relativeTableResize } from '../src/models/beit.js';
 import { referenceForward, type ReferenceOutputs } from './vision_reference.js';
 import { loadCase, maxRelErr, subWeights } from './model_helpers.js';
 
@@ -194,7 +195,13 @@ async function checkGradients(arch: EncoderArch, config: AnyConfig, weights: Map
   const params = [...b.g.params.entries()];
   const grads = grad(loss, params.map(([, p]) => p.sym));
   const outputs: Record<string, Sym> = { loss };
+  // Every weight gets a gradient, except BEiT's mask token (declared for checkpoints; used only
+  // with bool_masked_pos, which the encoder-decoder never passes).
+  const unused = params.filter(([name]) => name.endsWith('mask_token'));
+  const trained = params.filter(([name]) => !name.endsWith('mask_token'));
+  unused.forEach(([name]) => assert.equal(grads[params.findIndex(([n]) => n === name)], null, `${label}: ${name} is not used`));
   params.forEach(([name], i) => {
+    if (name.endsWith('mask_token')) return;
     assert.ok(grads[i], `${label}: no gradient reaches ${name}`);
     outputs[`grad:${name}`] = grads[i]!;
   });
@@ -203,14 +210,14 @@ async function checkGradients(arch: EncoderArch, config: AnyConfig, weights: Map
   const feeds: Record<string, Tensor> = { pixel_values, R: uniform(outDims, 99) };
   if (pooled) feeds['R2'] = uniform(pooled.shape.map((d) => (typeof d === 'number' ? d : pixel_values.dims[0]!)), 98);
   // Feed copies, so the finite differences below never touch the fixture's tensors.
-  for (const [name, p] of params) feeds[name] = new Tensor('float32', Float32Array.from(p.tensor.data as Float32Array), p.tensor.dims);
+  for (const [name, p] of trained) feeds[name] = new Tensor('float32', Float32Array.from(p.tensor.data as Float32Array), p.tensor.dims);
   const res = await cg.run(feeds);
-  for (const [name, p] of params) {
+  for (const [name, p] of trained) {
     const g = res[`grad:${name}`]!;
     assert.deepEqual(g.dims, p.tensor.dims, `${label}: gradient of ${name} has its shape`);
     assert.ok((g.data as Float32Array).every(Number.isFinite), `${label}: gradient of ${name} is finite`);
   }
-  const names = picks ?? params.map(([n]) => n).filter((n) => /patch_embeddings\.projection\.weight|layer\.0\.attention\.attention\.query\.weight|layer\.1\.intermediate\.dense\.weight|cls_token|distillation_token|position_embeddings|relative_position_bias_table|lambda_1/.test(n));
+  const names = picks ?? trained.map(([n]) => n).filter((n) => /patch_embeddings\.projection\.weight|layer\.0\.attention\.attention\.query\.weight|layer\.1\.intermediate\.dense\.weight|cls_token|distillation_token|position_embeddings|relative_position_bias_table|lambda_1/.test(n));
   const eps = 1e-2;
   for (const name of names) {
     const x = feeds[name]!.data as Float32Array;
@@ -266,7 +273,7 @@ function checkInitStats(store: ParamStore, rule: (name: string) => InitRule, lab
     const st = stats(t);
     const r = rule(name);
     if ('value' in r) {
-      assert.ok(st.min === r.value && st.max === r.value, `${label}: ${name} should be all ${r.value}, got [${st.min}, ${st.max}]`);
+      assert.ok(st.min === Math.fround(r.value) && st.max === Math.fround(r.value), `${label}: ${name} should be all ${r.value}, got [${st.min}, ${st.max}]`);
     } else {
       const n = t.data.length;
       // The sample std of n normal draws is within ~3/sqrt(2n) of the true one, relatively.
@@ -398,4 +405,147 @@ test('DeiT: random init follows _init_weights; other configurations match a floa
   const refT = new Tensor('float32', Float32Array.from(ref.last_hidden_state.flat().flatMap((a) => Array.from(a))), res['last']!.dims);
   assert.ok(maxRelErr(res['last']!, refT, 1e-2) <= 1e-4);
   assert.throws(() => build(DeiTModel, base, undefined, ['batch', 3, 24, 30]), /input image size \(24\*30\) doesn't match model \(24\*24\)/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// BEiT
+
+test('BEiT beit40-roberta40: parity, weights, outputs, init shapes, gradients', async () => {
+  await checkFixture(BeitModel, 'beit40-roberta40', { seq: 21, finalNorm: 'layernorm' });
+});
+
+/** BeitPreTrainedModel._init_weights: normal(initializer_range) for Linear and Conv2d, zeros for the tokens, positions and bias tables, layer_scale_init_value for lambdas. */
+function beitInitRule(config: AnyConfig): (name: string) => InitRule {
+  return (name) => {
+    if (/lambda_[12]$/.test(name)) return { value: config.layer_scale_init_value };
+    if (/^embeddings\.(cls_token|mask_token|position_embeddings)$|relative_position_bias_table$/.test(name)) return { value: 0 };
+    if (/layernorm[^.]*\.weight$/.test(name)) return { value: 1 };
+    if (name.endsWith('.bias')) return { value: 0 };
+    return { std: config.initializer_range };
+  };
+}
+
+/** Random init leaves the bias tables, tokens and positions at zero: give them values, so the reference checks where they go. */
+function enliven(store: ParamStore): Map<string, Tensor> {
+  const w = new Map(store.tensors);
+  for (const [k, t] of w) {
+    if (/relative_position_bias_table|cls_token|position_embeddings|lambda_/.test(k)) w.set(k, uniform(t.dims, k.length * 7 + t.data.length, k.includes('lambda') ? 1 : 0.5));
+  }
+  return w;
+}
+
+async function compareWithReference(arch: EncoderArch, config: AnyConfig, w: Map<string, Tensor>, pixelDims: [number, number, number, number], label: string): Promise<Built> {
+  const b = build(arch, config, w, ['batch', ...pixelDims.slice(1)], { output_hidden_states: true });
+  assert.deepEqual(b.store.created, [], `${label}: every weight given`);
+  const pixel_values = uniform(pixelDims, pixelDims[2] * 31 + pixelDims[3]);
+  const pooled = (b.out as VisionEncoderOutputs).pooler_output!;
+  const res = await run(b, { last: b.out.last_hidden_state, pooled }, { pixel_values });
+  const ref = referenceForward(config, w, pixel_values);
+  const last = new Tensor('float32', Float32Array.from(ref.last_hidden_state.flat().flatMap((a) => Array.from(a))), res['last']!.dims);
+  const pool = new Tensor('float32', Float32Array.from(ref.pooler_output!.flatMap((a) => Array.from(a))), res['pooled']!.dims);
+  const err = maxRelErr(res['last']!, last, 1e-2);
+  assert.ok(err <= 1e-4, `${label}: last_hidden_state vs float64 reference ${err}`);
+  assert.ok(maxRelErr(res['pooled']!, pool, 1e-2) <= 1e-4, `${label}: pooler_output vs float64 reference`);
+  console.log(`# ${label}: max rel err vs float64 reference ${err.toExponential(2)}`);
+  return b;
+}
+
+test('BEiT: relative position index and the bias table resize follow transformers', () => {
+  // Window 2x2: 3x3 relative offsets + 3 [CLS] entries = 12 rows.
+  const idx = Array.from(relativePositionIndex([2, 2]), Number);
+  assert.deepEqual(idx.slice(0, 5), [11, 9, 9, 9, 9]); // [CLS] row: cls→cls, then cls→patch
+  assert.deepEqual([idx[5], idx[10], idx[15], idx[20]], [10, 10, 10, 10]); // patch→cls
+  assert.deepEqual(idx.slice(6, 10), [4, 3, 1, 0]); // patch (0,0) to (0,0), (0,1), (1,0), (1,1): (dy+1)*3 + (dx+1)
+  // Square windows at the config's size: no resize.
+  assert.equal(relativeTableResize([3, 3], [3, 3]), null);
+  // Window (2, 3): Python views the 3x5 table as [5, 3] and resizes it bilinearly to [3, 5]. Output
+  // (0, 0): source row (0 + .5)·5/3 - .5 = 1/3 between rows 0 and 1, column max(0, .5·3/5 - .5) = 0:
+  // 2/3 of view[0][0] (table row 0) + 1/3 of view[1][0] (table row 3).
+  const m = relativeTableResize([2, 3], [2, 3])!;
+  const oldRows = 3 * 5 + 3;
+  const row0 = Array.from(m.subarray(0, oldRows));
+  assert.ok(Math.abs(row0[0]! - 2 / 3) < 1e-6 && Math.abs(row0[3]! - 1 / 3) < 1e-6 && row0.filter((v) => v !== 0).length === 2, `row 0: ${row0}`);
+  for (let r = 0; r < 18; r++) {
+    const sum = m.subarray(r * oldRows, (r + 1) * oldRows).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-6, `resize row ${r} sums to ${sum}`);
+  }
+  for (let k = 0; k < 3; k++) assert.equal(m[(15 + k) * oldRows + 15 + k], 1, 'the [CLS] entries are carried over');
+});
+
+test('BEiT: random init follows _init_weights; every option matches a float64 reference', async () => {
+  const base = loadCase('beit40-roberta40').config.encoder;
+  const big = { ...base, hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, num_hidden_layers: 1, initializer_range: 0.02, use_mask_token: true, use_absolute_position_embeddings: true, image_size: 32, use_shared_relative_position_bias: true };
+  const b = build(BeitModel, big, undefined, ['batch', 3, 32, 32], { seed: 5 });
+  checkInitStats(b.store, beitInitRule(big), 'BEiT');
+  for (const k of ['embeddings.mask_token', 'embeddings.position_embeddings', 'encoder.relative_position_bias.relative_position_bias_table', 'encoder.layer.0.lambda_1']) {
+    assert.ok(b.store.created.includes(k), `declares ${k}`);
+  }
+  assert.ok(!b.store.created.includes('encoder.layer.0.attention.attention.key.bias'), 'the key has no bias');
+
+  // The fixture's config (non-square 4x5 window) with non-zero bias tables.
+  const fixtureStore = build(BeitModel, base, undefined, ['batch', 3, 32, 40], { seed: 6 }).store;
+  await compareWithReference(BeitModel, base, enliven(fixtureStore), [2, 3, 32, 40], 'BEiT fixture config, non-zero tables');
+  // Another input size than image_size: the tables are resized to the input's window (3x6).
+  await compareWithReference(BeitModel, base, enliven(fixtureStore), [2, 3, 24, 48], 'BEiT 32x40 model on a 24x48 input');
+
+  // Shared + per-layer bias, mean pooling (no final layernorm; pooler.layernorm), no layer scale,
+  // absolute positions, the mask token, three layers, another activation.
+  const opts = {
+    ...base,
+    image_size: 24,
+    patch_size: 6,
+    use_shared_relative_position_bias: true,
+    use_relative_position_bias: true,
+    use_mean_pooling: true,
+    layer_scale_init_value: 0,
+    use_absolute_position_embeddings: true,
+    use_mask_token: true,
+    num_hidden_layers: 3,
+    hidden_act: 'gelu_new',
+  };
+  const ob = build(BeitModel, opts, undefined, ['batch', 3, 24, 24], { seed: 8 });
+  const names = new Set(ob.store.created);
+  for (const k of ['pooler.layernorm.weight', 'embeddings.mask_token', 'encoder.relative_position_bias.relative_position_bias_table', 'encoder.layer.2.attention.attention.relative_position_bias.relative_position_bias_table']) assert.ok(names.has(k), k);
+  for (const k of ['layernorm.weight', 'encoder.layer.0.lambda_1']) assert.ok(!names.has(k), `no ${k}`);
+  const built = await compareWithReference(BeitModel, opts, enliven(ob.store), [2, 3, 24, 24], 'BEiT shared+layer bias, mean pooling, absolute positions');
+  assert.ok(built.store.used.has('embeddings.mask_token'), 'the mask token is declared');
+  // Only the shared table, no per-layer tables, no relative bias at all.
+  await compareWithReference(BeitModel, { ...opts, use_relative_position_bias: false }, enliven(build(BeitModel, { ...opts, use_relative_position_bias: false }, undefined, ['batch', 3, 24, 24], { seed: 9 }).store), [1, 3, 24, 24], 'BEiT shared bias only');
+  await compareWithReference(BeitModel, { ...opts, use_relative_position_bias: false, use_shared_relative_position_bias: false, use_mean_pooling: false }, enliven(build(BeitModel, { ...opts, use_relative_position_bias: false, use_shared_relative_position_bias: false, use_mean_pooling: false }, undefined, ['batch', 3, 24, 24], { seed: 10 }).store), [1, 3, 24, 24], 'BEiT no relative bias');
+  // Gradients through the shared table, the mean pooler and absolute positions.
+  await checkGradients(BeitModel, opts, enliven(ob.store), uniform([2, 3, 24, 24], 3), 'BEiT options', ['encoder.relative_position_bias.relative_position_bias_table', 'encoder.layer.1.attention.attention.relative_position_bias.relative_position_bias_table', 'embeddings.position_embeddings', 'pooler.layernorm.weight', 'encoder.layer.0.attention.attention.key.weight']);
+  // ... and through the resize of the fixture's non-square window.
+  await checkGradients(BeitModel, base, enliven(fixtureStore), uniform([2, 3, 32, 40], 4), 'BEiT resized tables', ['encoder.layer.0.attention.attention.relative_position_bias.relative_position_bias_table', 'encoder.layer.1.lambda_2']);
+
+  assert.throws(() => build(BeitModel, opts, undefined, ['batch', 3, 24, 30]), /use_absolute_position_embeddings needs a square image/);
+  assert.throws(() => build(BeitModel, base, undefined, ['batch', 4, 32, 40]), /num_channels is 3/);
+});
+
+test('BEiT: drop path drops whole residual branches per sample in training, and is off in eval', async () => {
+  const base = { ...loadCase('beit40-roberta40').config.encoder, drop_path_rate: 0.5 };
+  const w = enliven(build(BeitModel, base, undefined, ['batch', 3, 32, 40], { seed: 12 }).store);
+  const pixel_values = uniform([2, 3, 32, 40], 13);
+  // Eval: no noise inputs, the same as the reference without drop path.
+  const ev = build(BeitModel, base, w, ['batch', 3, 32, 40]);
+  assert.equal(ev.g.inputs.length, 1);
+  // Training: layer 0 has rate 0 (linspace from 0), layer 1 rate 0.5 on both branches.
+  const g = new Graph({ training: true });
+  const ctx = new Ctx(g, new ParamStore(w));
+  const px = g.input('pixel_values', 'float32', ['batch', 3, 32, 40]);
+  const out = BeitModel.forward(ctx, base, px);
+  assert.equal(ctx.noiseInputs.length, 2);
+  for (const n of ctx.noiseInputs) assert.deepEqual(n.shape, ['batch', 1, 1]);
+  // Sample 0 keeps its branches (noise 0.9 ≥ 0.5, scaled by 1/(1-0.5) = 2: like doubling layer 1's
+  // lambdas); sample 1 drops them (noise 0.1: layer 1 is the identity).
+  const feeds: Record<string, Tensor> = { pixel_values };
+  for (const n of ctx.noiseInputs) feeds[n.name] = new Tensor('float32', new Float32Array([0.9, 0.1]), [2, 1, 1]);
+  const res = await run({ g, store: ctx.store, out, pixel: px }, { last: out.last_hidden_state }, feeds);
+  const doubled = new Map(w);
+  for (const k of ['encoder.layer.1.lambda_1', 'encoder.layer.1.lambda_2']) doubled.set(k, new Tensor('float32', (w.get(k)!.data as Float32Array).map((v) => 2 * v), w.get(k)!.dims));
+  const keep = referenceForward(base, doubled, pixel_values).last_hidden_state[0]!;
+  const oneLayer = referenceForward({ ...base, num_hidden_layers: 1 }, w, pixel_values).last_hidden_state[1]!;
+  const got = res['last']!.data as Float32Array;
+  const half = got.length / 2;
+  assert.ok(maxAbsDiff(got.subarray(0, half), Float64Array.from(keep.flatMap((r) => Array.from(r)))) < 1e-4, 'kept sample = branches scaled by 2');
+  assert.ok(maxAbsDiff(got.subarray(half), Float64Array.from(oneLayer.flatMap((r) => Array.from(r)))) < 1e-4, 'dropped sample skips layer 1');
 });
