@@ -1,0 +1,200 @@
+// `ved ocr` and `ved caption`: images → text with a VisionEncoderDecoderModel and the processor
+// saved next to it. Both commands are this one function; they differ in the default model.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BaseStreamer } from '../generation/types.js';
+import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
+import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { checkModelArg, packageRoot, parse, positiveInt, UsageError } from './common.js';
+import { expandImageArgs } from './inputs.js';
+
+/** The model `ved ocr` uses without --model, relative to the package root. */
+export const BUNDLED_OCR_MODEL = join('models', 'ved-ocr-small');
+
+export function generateHelp(command: 'ocr' | 'caption'): string {
+  const what = command === 'ocr' ? 'Read the text in images (OCR)' : 'Describe images in words (captioning)';
+  const model =
+    command === 'ocr'
+      ? `  --model PATH|OWNER/NAME  model folder or hub id (default: the bundled ${BUNDLED_OCR_MODEL})`
+      : '  --model PATH|OWNER/NAME  model folder or hub id (required)';
+  return `Usage: ved ${command} [options] IMAGE...
+
+${what} with a VisionEncoderDecoder model. The image processor and tokenizer are
+loaded from the model folder (preprocessor_config.json, tokenizer.json).
+
+IMAGE may be a file, a folder (its images, sorted by name) or a glob with *, ? and **
+(quote it to let ved expand it: 'scans/**/*.png').
+
+Options:
+${model}
+  --num-beams N            beam search with N beams (default: the model's generation config)
+  --max-new-tokens N       at most N generated tokens per image (default: the model's)
+  --batch-size N           images per forward pass (default 1)
+  --json                   one JSON object per image and line:
+                           {"file", "text", "token_ids", "seconds"}; token_ids is the generated
+                           row up to its end-of-sequence token, seconds the image's share of
+                           its batch's preprocessing and generation time
+  -h, --help               show this help
+
+Without --json the text is printed as it is generated (greedy search; beam search prints
+each text when its batch is done): one line per image, "FILE<TAB>TEXT" when there are
+several images, the text alone for one.
+`;
+}
+
+const OPTIONS = {
+  model: { type: 'string' },
+  'num-beams': { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  'batch-size': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): Promise<number> {
+  const { values, positionals } = parse(command, argv, OPTIONS);
+  if (values.help) {
+    process.stdout.write(generateHelp(command));
+    return 0;
+  }
+  const numBeams = positiveInt(command, '--num-beams', values['num-beams']);
+  const maxNewTokens = positiveInt(command, '--max-new-tokens', values['max-new-tokens']);
+  const batchSize = positiveInt(command, '--batch-size', values['batch-size']) ?? 1;
+  if (positionals.length === 0) throw new UsageError(`ved ${command}: no IMAGE given (see 'ved ${command} --help')`);
+
+  const files = expandImageArgs(command, positionals);
+  let modelArg = values.model;
+  if (modelArg === undefined) {
+    if (command === 'caption') throw new UsageError(`ved caption: --model is required (a model folder or OWNER/NAME hub id)`);
+    const bundled = join(packageRoot(), BUNDLED_OCR_MODEL);
+    if (!existsSync(join(bundled, 'config.json'))) {
+      throw new Error(`ved ocr: no bundled model is installed (${bundled} is missing); pass --model PATH|OWNER/NAME`);
+    }
+    modelArg = bundled;
+  }
+  const modelId = checkModelArg(command, '--model', modelArg);
+
+  // Loaded here, not at the top: `ved --help` and argument errors need no ONNX Runtime.
+  const { VisionEncoderDecoderModel } = await import('../models/vision_encoder_decoder.js');
+  const { AutoProcessor } = await import('../processing/processors.js');
+  const model = await VisionEncoderDecoderModel.from_pretrained(modelId).catch((e: Error) => {
+    throw new Error(`ved ${command}: cannot load the model ${modelArg}: ${e.message}`);
+  });
+  const processor = await AutoProcessor.from_pretrained(modelId).catch((e: Error) => {
+    throw new Error(`ved ${command}: cannot load the processor (image processor + tokenizer) of ${modelArg}: ${e.message}`);
+  });
+
+  const options: Record<string, unknown> = { num_return_sequences: 1 };
+  if (numBeams !== undefined) options.num_beams = numBeams;
+  if (maxNewTokens !== undefined) options.max_new_tokens = maxNewTokens;
+  const beams = numBeams ?? model.generation_config.num_beams ?? 1;
+  const eos = eosIds(model);
+  const label = files.length > 1;
+
+  for (let start = 0; start < files.length; start += batchSize) {
+    const batch = files.slice(start, start + batchSize);
+    const t0 = performance.now();
+    const { pixel_values } = await processor.image_processor.preprocess(batch).catch((e: Error) => {
+      throw new Error(`ved ${command}: ${e.message}`);
+    });
+    // Python refuses a streamer with beam search; then each text is printed when its batch ends.
+    const printer = !values.json && beams === 1 ? new StreamPrinter(processor.tokenizer, label ? batch : null, eos) : null;
+    const ids = await model.generate(pixel_values, printer ? { ...options, streamer: printer } : options);
+    const seconds = (performance.now() - t0) / 1000 / batch.length;
+    const rows = tensorRows(ids);
+    const texts = processor.batch_decode(rows, { skip_special_tokens: true });
+    batch.forEach((file, i) => {
+      if (values.json) {
+        process.stdout.write(JSON.stringify({ file, text: texts[i], token_ids: trimRow(rows[i]!, eos), seconds: Number(seconds.toFixed(4)) }) + '\n');
+      } else if (!printer) {
+        process.stdout.write(label ? `${file}\t${texts[i]}\n` : `${texts[i]}\n`);
+      }
+    });
+  }
+  return 0;
+}
+
+/** Every end-of-sequence id generation stops at (generation config, else model config, else decoder config). */
+export function eosIds(model: VisionEncoderDecoderModel): number[] {
+  const v = model.generation_config.eos_token_id ?? model.config.eos_token_id ?? model.config.decoder.eos_token_id;
+  if (v === null || v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is number => typeof x === 'number');
+}
+
+export function tensorRows(t: Tensor): number[][] {
+  const [b, l] = t.dims as [number, number];
+  const data = t.data as BigInt64Array;
+  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));
+}
+
+/** A generated row up to and including its first end-of-sequence token after the start token. */
+export function trimRow(row: readonly number[], eos: readonly number[]): number[] {
+  for (let i = 1; i < row.length; i++) if (eos.includes(row[i]!)) return row.slice(0, i + 1);
+  return [...row];
+}
+
+/**
+ * Prints the rows of one batch while generate() runs, in order: the first row streams live; when
+ * it ends (its end-of-sequence token), the next row's text so far is printed and it streams on.
+ * Each row is decoded whole at every step and only the new part is written, so that multi-token
+ * characters and the decoder's spacing come out as the full decode gives them; a trailing U+FFFD
+ * (half a UTF-8 character) is held back until the next token completes it.
+ */
+export class StreamPrinter implements BaseStreamer {
+  private rows: number[][] = [];
+  private done: boolean[] = [];
+  private printed: string[] = [];
+  private current = 0;
+
+  constructor(
+    private readonly tokenizer: PreTrainedTokenizer,
+    /** File names to label the lines with, or null for the bare text. */
+    private readonly labels: readonly string[] | null,
+    private readonly eos: readonly number[],
+    private readonly write: (s: string) => void = (s) => void process.stdout.write(s),
+  ) {}
+
+  put(tokens: bigint[]): void {
+    if (this.rows.length === 0) {
+      // The first put holds the decoder start tokens (Python puts the prompt first); they are
+      // part of the row, as in the ids generate returns and batch_decode reads.
+      this.rows = tokens.map((t) => [Number(t)]);
+      this.done = tokens.map(() => false);
+      this.printed = tokens.map(() => '');
+      if (this.labels) this.write(`${this.labels[0]}\t`);
+      return;
+    }
+    tokens.forEach((t, r) => {
+      if (this.done[r]) return; // finished rows get pad tokens
+      const id = Number(t);
+      this.rows[r]!.push(id);
+      if (this.eos.includes(id)) this.done[r] = true;
+    });
+    this.flush(false);
+  }
+
+  end(): void {
+    if (this.rows.length === 0) return;
+    this.done.fill(true);
+    this.flush(true);
+  }
+
+  private flush(final: boolean): void {
+    while (this.current < this.rows.length) {
+      const r = this.current;
+      const finished = final || this.done[r]!;
+      let text = this.tokenizer.decode(this.rows[r]!, { skip_special_tokens: true });
+      if (!finished) text = text.replace(/\uFFFD+$/, '');
+      // Like Python's TextStreamer: print what is new past what was printed.
+      if (text.length > this.printed[r]!.length && (finished || text.startsWith(this.printed[r]!))) {
+        this.write(text.slice(this.printed[r]!.length));
+        this.printed[r] = text;
+      }
+      if (!finished) return;
+      this.write('\n');
+      this.current++;
+      if (this.labels && this.current < this.rows.length) this.write(`${this.labels[this.current]}\t`);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// The `ved` command: a table of subcommands, each in its own file exporting a Command.
+// To add one (train, export, ...): write src/cli/<name>.ts exporting a Command and add it to
+// COMMANDS below; help, dispatch and error handling need nothing else.
+
+import { caption } from './caption.js';
+import { EXIT_FAILURE, EXIT_USAGE, packageVersion, UsageError, type Command } from './common.js';
+import { evaluate } from './eval.js';
+import { info } from './info.js';
+import { ocr } from './ocr.js';
+
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: ved <command> [options]
+
+Vision encoder-decoder models (TrOCR, Donut, image captioning) on ONNX Runtime.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Options:
+  -h, --help     show this help ('ved <command> --help' for a command's options)
+  -v, --version  print the version
+
+Exit status: 0 success, 1 the work failed (unreadable file, bad model), 2 bad command line.
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    // `ved help CMD` as a courtesy alias of `ved CMD --help`.
+    const cmd = first === 'help' && rest[0] ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    if (first === 'help' && rest[0] && !cmd) throw new UsageError(`ved: unknown command '${rest[0]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    process.stdout.write(cmd ? cmd.help : mainHelp());
+    return first === undefined ? EXIT_USAGE : 0;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (first.startsWith('-')) throw new UsageError(`ved: unknown option ${first} (see 'ved --help')`);
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) throw new UsageError(`ved: unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see 'ved --help')`);
+  return command.run(rest).catch((e: unknown) => {
+    // Errors from the library name the file or option but not the command: say which ran.
+    if (e instanceof Error && !e.message.startsWith('ved')) e.message = `ved ${command.name}: ${e.message}`;
+    throw e;
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    // One line on stderr: the message already names the command, the argument and the fix.
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`${message.split('\n')[0]}\n`);
+    if (process.env.VED_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = e instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  },
+);
