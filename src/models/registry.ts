@@ -8,12 +8,12 @@ import { TROCR } from './trocr.js';
 import { ROBERTA } from './roberta.js';
 import { ViTModel } from './vit.js';
 import { DeiTModel } from './deit.js';
-import { BeitModel } from './beit.js';
+import { SwinModel } from './swin.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {
   vit: ViTModel,
   deit: DeiTModel,
-  beit: BeitModel,
+  swin: SwinModel,
 };
 
 export const DECODERS: Record<string, DecoderArch> = {
