@@ -9,11 +9,13 @@ import { ROBERTA } from './roberta.js';
 import { ViTModel } from './vit.js';
 import { DeiTModel } from './deit.js';
 import { SwinModel } from './swin.js';
+import { DonutSwinModel } from './donut_swin.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {
   vit: ViTModel,
   deit: DeiTModel,
   swin: SwinModel,
+  'donut-swin': DonutSwinModel,
 };
 
 export const DECODERS: Record<string, DecoderArch> = {
