@@ -8,12 +8,14 @@ import { TROCR } from './trocr.js';
 import { ROBERTA } from './roberta.js';
 import { ViTModel } from './vit.js';
 import { DeiTModel } from './deit.js';
+import { BeitModel } from './beit.js';
 import { SwinModel } from './swin.js';
 import { DonutSwinModel } from './donut_swin.js';
 
 export const ENCODERS: Record<string, EncoderArch> = {
   vit: ViTModel,
   deit: DeiTModel,
+  beit: BeitModel,
   swin: SwinModel,
   'donut-swin': DonutSwinModel,
 };
