@@ -51,6 +51,12 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
+// `ved ocr dir/ | head -1`: the reader leaving is not an error of ours; stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
