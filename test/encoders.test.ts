@@ -239,19 +239,6 @@ async function checkGradients(arch: EncoderArch, config: AnyConfig, weights: Map
   await cg.dispose();
 }
 
-// Ctx.dropout (modeling_utils.ts) claims its noise input's name twice (graph.fresh, then
-// graph.input), so every training graph with a dropout probability > 0 throws 'already used'
-// until that is fixed there; the dropout-site tests below run as todo until then.
-const DROPOUT_TODO = { todo: (() => {
-  try {
-    const g = new Graph({ training: true });
-    new Ctx(g, new ParamStore()).dropout(g.input('x', 'float32', [2]), 0.5);
-    return false;
-  } catch {
-    return 'Ctx.dropout names its noise input twice (src/models/modeling_utils.ts)';
-  }
-})() };
-
 // ---------------------------------------------------------------------------------------------
 // ViT
 
@@ -354,26 +341,6 @@ test('ViT: pixel_values are checked against the config', () => {
   assert.throws(() => build(ViTModel, { ...base, num_attention_heads: 5 }, undefined, ['batch', 3, 32, 32]), /hidden_size \(32\) must be a multiple of num_attention_heads \(5\)/);
   assert.throws(() => build(ViTModel, { ...base, hidden_act: 'swiglu' }, undefined, ['batch', 3, 32, 32]), /activation 'swiglu' is not supported/);
   assert.throws(() => build(ViTModel, { ...base, patch_size: [8] }, undefined, ['batch', 3, 32, 32]), /patch_size must be a positive integer or a pair/);
-});
-
-test('ViT: a training graph has a dropout site wherever Python has one', DROPOUT_TODO, async () => {
-  const base = { ...loadCase('vit-gpt2').config.encoder, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.2 };
-  const store = new ParamStore(undefined, 1);
-  const g = new Graph({ training: true, paramMode: 'input' });
-  const px = g.input('pixel_values', 'float32', ['batch', 3, 32, 32]);
-  const ctx = new Ctx(g, store);
-  const out = ViTModel.forward(ctx, base, px);
-  // embeddings + per layer: attention probabilities, attention output, MLP output
-  assert.equal(ctx.noiseInputs.length, 1 + 3 * base.num_hidden_layers);
-  const feeds: Record<string, Tensor> = { pixel_values: uniform([2, 3, 32, 32], 5) };
-  for (const [name, p] of g.params) feeds[name] = p.tensor;
-  // Uniform noise in [0, 1): each site keeps what is at or above its p.
-  ctx.noiseInputs.forEach((n, i) => {
-    const dims = n.shape.map((d) => (typeof d === 'number' ? d : 2));
-    feeds[n.name] = new Tensor('float32', (uniform(dims, 100 + i).data as Float32Array).map((v) => 0.5 + v / 2), dims);
-  });
-  const res = await run({ g, store, out, pixel: px }, { last: out.last_hidden_state }, feeds);
-  assert.ok((res['last']!.data as Float32Array).every(Number.isFinite));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -549,3 +516,31 @@ test('BEiT: drop path drops whole residual branches per sample in training, and 
   assert.ok(maxAbsDiff(got.subarray(0, half), Float64Array.from(keep.flatMap((r) => Array.from(r)))) < 1e-4, 'kept sample = branches scaled by 2');
   assert.ok(maxAbsDiff(got.subarray(half), Float64Array.from(oneLayer.flatMap((r) => Array.from(r)))) < 1e-4, 'dropped sample skips layer 1');
 });
+
+// ---------------------------------------------------------------------------------------------
+// Training graphs
+
+for (const [arch, caseName, H, W] of [[ViTModel, 'vit-gpt2', 32, 32], [DeiTModel, 'deit24-bart24', 24, 24], [BeitModel, 'beit40-roberta40', 32, 40]] as const) {
+  test(`${arch.model_type}: a training graph has a dropout site wherever Python has one`, async () => {
+    const base = { ...loadCase(caseName).config.encoder, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.2 };
+    const store = new ParamStore(undefined, 1);
+    const g = new Graph({ training: true, paramMode: 'input' });
+    const px = g.input('pixel_values', 'float32', ['batch', 3, H, W]);
+    const ctx = new Ctx(g, store);
+    const out = arch.forward(ctx, base, px);
+    // embeddings + per layer: attention probabilities, attention output, MLP output; BEiT adds drop
+    // path on both branches of every layer whose rate (linear from 0) is not 0.
+    const L: number = base.num_hidden_layers;
+    const dropPath = arch === BeitModel ? 2 * (L - 1) : 0;
+    assert.equal(ctx.noiseInputs.length, 1 + 3 * L + dropPath);
+    const feeds: Record<string, Tensor> = { pixel_values: uniform([2, 3, H, W], 5) };
+    for (const [name, p] of g.params) feeds[name] = p.tensor;
+    // Uniform noise in [0, 1): each site keeps what is at or above its p.
+    ctx.noiseInputs.forEach((n, i) => {
+      const dims = n.shape.map((d) => (typeof d === 'number' ? d : 2));
+      feeds[n.name] = new Tensor('float32', (uniform(dims, 100 + i).data as Float32Array).map((v) => 0.5 + v / 2), dims);
+    });
+    const res = await run({ g, store, out, pixel: px }, { last: out.last_hidden_state }, feeds);
+    assert.ok((res['last']!.data as Float32Array).every(Number.isFinite));
+  });
+}

@@ -132,7 +132,7 @@ function relativePositionBias(ctx: Ctx, s: BeitSettings): Sym {
  */
 function dropPath(ctx: Ctx, x: Sym, p: number, site: string): Sym {
   if (!ctx.training || !p) return x;
-  const noise = ctx.g.input(ctx.name(`drop_path_noise_${site}`), 'float32', [x.shape[0]!, 1, 1]);
+  const noise = ctx.g.input(ctx.g.unused(`drop_path_noise_${site}`), 'float32', [x.shape[0]!, 1, 1]);
   ctx.noiseInputs.push(noise);
   return F.dropout(x, p, noise);
 }
