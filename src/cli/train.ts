@@ -10,7 +10,7 @@ import { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
 import { AutoImageProcessor, type BaseImageProcessor } from '../processing/image_processors.js';
 import { AutoTokenizer, type PreTrainedTokenizer } from '../processing/tokenizers.js';
 import { loadImageTextDataset, type ImageTextDataset, type OnBadRow } from '../training/datasets.js';
-import { getLastCheckpoint, Trainer, type TrainingArguments } from '../training/trainer.js';
+import { getLastCheckpoint, Trainer, type ProgressStream, type TrainingArguments } from '../training/trainer.js';
 import { SCHEDULER_TYPES, type SchedulerType } from '../training/schedules.js';
 
 export const TRAIN_HELP = `Usage: ved train [options] --data DIR --output-dir DIR (model source)
@@ -254,7 +254,7 @@ function checkVocab(model: VisionEncoderDecoderModel, tokenizer: PreTrainedToken
   }
 }
 
-async function loadDatasets(v: Values, seed: number): Promise<{ train: ImageTextDataset; validation: ImageTextDataset | null }> {
+async function loadDatasets(v: Values, seed: number, io: TrainIO): Promise<{ train: ImageTextDataset; validation: ImageTextDataset | null }> {
   const data = v.data!;
   if (!existsSync(data)) usage(`--data: ${data} does not exist`);
   const onBad = (v['on-bad-row'] ?? 'skip') as OnBadRow;
@@ -262,7 +262,7 @@ async function loadDatasets(v: Values, seed: number): Promise<{ train: ImageText
   const fraction = numFlag(v, 'validation-fraction', 0, 1, true);
   if (fraction === 0) usage(`--validation-fraction must be between 0 and 1 (exclusive), got '${v['validation-fraction']}'`);
   if (fraction !== undefined && v['validation-data'] !== undefined) usage('give --validation-data or --validation-fraction, not both');
-  const warn = (m: string) => process.stderr.write(`ved train: ${m}\n`);
+  const warn = (m: string) => io.stderr.write(`ved train: ${m}\n`);
   const common = { on_bad_row: onBad, warn, seed };
   const train = await loadImageTextDataset(data, { ...common, split: 'train', ...(fraction !== undefined ? { validation_fraction: fraction } : {}) });
   let validation: ImageTextDataset | null = null;
@@ -370,19 +370,25 @@ async function buildModel(v: Values, seed: number, outputDir: string | undefined
   return { model, tokenizer, image_processor, resume, savedArgs };
 }
 
+/** Where `ved train` writes: the summary to stdout; progress, warnings and errors to stderr. */
+export interface TrainIO {
+  stdout: { write(text: string): unknown };
+  stderr: ProgressStream;
+}
+
 /** Runs `ved train`; resolves to the exit status (errors are printed as one line on stderr). */
-export async function trainCommand(argv: string[]): Promise<number> {
+export async function trainCommand(argv: string[], io: TrainIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   try {
-    return await run(argv);
+    return await run(argv, io);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`${message.startsWith('ved train') ? '' : 'ved train: '}${message.split('\n')[0]}\n`);
-    if (process.env.VED_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    io.stderr.write(`${message.startsWith('ved train') ? '' : 'ved train: '}${message.split('\n')[0]}\n`);
+    if (process.env.VED_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
     return e instanceof TrainUsageError ? 2 : 1;
   }
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(argv: string[], io: TrainIO): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
@@ -398,7 +404,7 @@ async function run(argv: string[]): Promise<number> {
     return usage(err.message.split('\n')[0]!);
   }
   if (values.help) {
-    process.stdout.write(TRAIN_HELP);
+    io.stdout.write(TRAIN_HELP);
     return 0;
   }
   if (positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
@@ -410,16 +416,16 @@ async function run(argv: string[]): Promise<number> {
   const outputDir = values['output-dir'] ?? (built.resume ? (savedOut ?? dirname(resolve(built.resume))) : undefined);
   if (outputDir === undefined) usage('--output-dir DIR is required');
   const args: TrainingArguments = { ...saved, ...flags, output_dir: outputDir! };
-  const { train, validation } = await loadDatasets(values, args.seed ?? 42);
+  const { train, validation } = await loadDatasets(values, args.seed ?? 42, io);
 
-  const trainer = new Trainer({ model: built.model, args, train_dataset: train, eval_dataset: validation, tokenizer: built.tokenizer, image_processor: built.image_processor });
+  const trainer = new Trainer({ model: built.model, args, train_dataset: train, eval_dataset: validation, tokenizer: built.tokenizer, image_processor: built.image_processor, progress_stream: io.stderr });
   const result = await trainer.train({ resume_from_checkpoint: built.resume });
   if (!result.interrupted) {
     await trainer.save_model(outputDir);
-    if (!args.disable_tqdm) process.stderr.write(`ved train: saved the model to ${resolve(outputDir!)} (step ${result.global_step}, train loss ${result.training_loss.toFixed(4)})\n`);
+    if (!args.disable_tqdm) io.stderr.write(`ved train: saved the model to ${resolve(outputDir!)} (step ${result.global_step}, train loss ${result.training_loss.toFixed(4)})\n`);
   }
   if (values.json) {
-    process.stdout.write(JSON.stringify({
+    io.stdout.write(JSON.stringify({
       output_dir: resolve(outputDir!),
       global_step: result.global_step,
       training_loss: result.training_loss,

@@ -291,6 +291,13 @@ function fmt(x: number, digits = 4): string {
   return Math.abs(x) !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5) ? x.toExponential(2) : x.toFixed(digits);
 }
 
+/** Where progress goes: process.stderr, or anything with write (isTTY/columns when it is a terminal). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
 /** Progress on stderr: a one-line bar redrawn in place on a TTY, plain lines at logging steps otherwise. */
 class Progress {
   private readonly tty: boolean;
@@ -298,7 +305,7 @@ class Progress {
   private drawn = false;
   constructor(
     private readonly enabled: boolean,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: ProgressStream = process.stderr,
   ) {
     this.tty = !!stream.isTTY;
   }
@@ -413,7 +420,7 @@ export interface TrainerOptions {
   /** Install SIGINT/SIGTERM handlers during train() that save a checkpoint and stop (default true). */
   handle_signals?: boolean;
   /** Where progress and messages go (default process.stderr). */
-  progress_stream?: NodeJS.WriteStream;
+  progress_stream?: ProgressStream;
 }
 
 class StopEvaluation extends Error {}
