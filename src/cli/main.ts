@@ -8,8 +8,9 @@ import { EXIT_FAILURE, EXIT_USAGE, packageVersion, UsageError, type Command } fr
 import { evaluate } from './eval.js';
 import { info } from './info.js';
 import { ocr } from './ocr.js';
+import { synth } from './synth.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate];
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
