@@ -84,3 +84,9 @@ export {
   EtaLogitsWarper,
 } from './generation/logits_process.js';
 export type { InputIds, LogitsProcessorOptions } from './generation/logits_process.js';
+export { Trainer, resolveTrainingArguments, encodeLabels, listCheckpoints, getLastCheckpoint, deriveSeed, TRAINING_ARGUMENT_DEFAULTS } from './training/trainer.js';
+export type { TrainingArguments, ResolvedTrainingArguments, TrainerOptions, TrainerState, TrainOutput, TrainerCallback, StepInfo, LogEntry, ProgressStream } from './training/trainer.js';
+export { clip_grad_norm_ } from './training/optim.js';
+export type { AdamWParamGroup } from './training/optim.js';
+export { get_scheduler, get_constant_schedule, get_constant_schedule_with_warmup, get_linear_schedule_with_warmup, get_cosine_schedule_with_warmup, get_warmup_steps, SCHEDULER_TYPES } from './training/schedules.js';
+export type { SchedulerType, LrLambda } from './training/schedules.js';

@@ -9,8 +9,9 @@ import { evaluate } from './eval.js';
 import { info } from './info.js';
 import { ocr } from './ocr.js';
 import { synth } from './synth.js';
+import { train } from './train.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth];
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -442,7 +442,7 @@ async function run(argv: string[], io: TrainIO): Promise<number> {
 /** The `ved train` entry of main.ts's command table. */
 export const train = {
   name: 'train',
-  summary: 'train or fine-tune a model on an image-text dataset (checkpoints, resume, evaluation)',
+  summary: 'train or fine-tune a model on an image-text dataset',
   help: TRAIN_HELP,
   run: trainCommand,
 };
