@@ -317,10 +317,11 @@ class Progress {
       const now = Date.now();
       if (now - this.lastDraw < 100 && info.step !== info.total) return;
       this.lastDraw = now;
-      const width = Math.max(10, Math.min(30, (this.stream.columns ?? 100) - text.length - 4));
+      const cols = this.stream.columns || 120; // 0 or unknown on some pseudo-terminals
+      const width = Math.max(10, Math.min(30, cols - text.length - 4));
       const filled = Math.round((width * info.step) / Math.max(1, info.total));
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] `;
-      const line = (bar + text).slice(0, Math.max(20, (this.stream.columns ?? 200) - 1));
+      const line = (bar + text).slice(0, Math.max(20, cols - 1));
       this.stream.write(`\r\x1b[2K${line}`);
       this.drawn = true;
     } else if (isLogStep) {
