@@ -6,12 +6,13 @@
 import { caption } from './caption.js';
 import { EXIT_FAILURE, EXIT_USAGE, packageVersion, UsageError, type Command } from './common.js';
 import { evaluate } from './eval.js';
+import { exportCommand } from './export.js';
 import { info } from './info.js';
 import { ocr } from './ocr.js';
 import { synth } from './synth.js';
 import { train } from './train.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train];
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -4,6 +4,10 @@
 // Shapes mix numbers and names: 'batch', 'seq', 'past' stay symbolic so one session serves every
 // batch size and length. A name beginning with '?' is a dimension nobody could work out at build
 // time (a Reshape with -1 over symbolic dims, say); shape rules treat it as "anything".
+//
+// Control flow (ONNX If) takes branches that are graphs of their own: a branch is a Graph made
+// with `parent`, reads values of the enclosing graph through `outer()` (ONNX's outer-scope
+// references: by name, no inputs), and shares the enclosing graph's weights and name space.
 
 import { Tensor, type DataType } from '../runtime/tensor.js';
 
@@ -17,7 +21,8 @@ export type AttrValue =
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] }
   | { kind: 'string'; value: string }
-  | { kind: 'tensor'; value: Tensor };
+  | { kind: 'tensor'; value: Tensor }
+  | { kind: 'graph'; value: Subgraph };
 export type Attrs = Record<string, AttrValue>;
 
 // JavaScript numbers do not say whether they are ints or floats, and ONNX cares: tag them.
@@ -26,6 +31,13 @@ export const float = (value: number): AttrValue => ({ kind: 'float', value });
 export const ints = (value: number[]): AttrValue => ({ kind: 'ints', value });
 export const floats = (value: number[]): AttrValue => ({ kind: 'floats', value });
 export const str = (value: string): AttrValue => ({ kind: 'string', value });
+export const subgraph = (graph: Graph, outputs: Sym[]): AttrValue => ({ kind: 'graph', value: { graph, outputs } });
+
+/** A branch of a control-flow node: its graph and the values it yields, in order. */
+export interface Subgraph {
+  graph: Graph;
+  outputs: Sym[];
+}
 
 export class Sym {
   constructor(
@@ -61,6 +73,14 @@ export interface GraphOptions {
   paramMode?: ParamMode;
   /** Training mode: dropout is live. */
   training?: boolean;
+  /** Makes this graph a branch of a node of `parent` (see outer()); mode and training are inherited. */
+  parent?: Graph;
+}
+
+/** Value names must be unique across a graph and all its branches (ONNX SSA): one pool for all. */
+interface NamePool {
+  names: Set<string>;
+  counter: number;
 }
 
 export class Graph {
@@ -72,19 +92,46 @@ export class Graph {
   readonly initializers = new Map<string, Tensor>();
   readonly paramMode: ParamMode;
   readonly training: boolean;
-  private counter = 0;
-  private readonly names = new Set<string>();
+  /** The graph this one is a branch of; null for a top-level graph. */
+  readonly parent: Graph | null;
+  /** For a branch: each value it reads from an enclosing graph (the Sym standing for it here → the enclosing Sym). */
+  readonly captures = new Map<Sym, Sym>();
+  private readonly capturedBy = new Map<Sym, Sym>();
+  private readonly pool: NamePool;
   private readonly scalarCache = new Map<string, Sym>();
 
   constructor(options: GraphOptions = {}) {
-    this.paramMode = options.paramMode ?? 'initializer';
-    this.training = options.training ?? false;
+    this.parent = options.parent ?? null;
+    this.paramMode = options.paramMode ?? this.parent?.paramMode ?? 'initializer';
+    this.training = options.training ?? this.parent?.training ?? false;
+    this.pool = this.parent ? this.parent.pool : { names: new Set(), counter: 0 };
+  }
+
+  private get names(): Set<string> {
+    return this.pool.names;
   }
 
   private claim(name: string): string {
     if (this.names.has(name)) throw new Error(`graph: the name '${name}' is already used`);
     this.names.add(name);
     return name;
+  }
+
+  /**
+   * A value of an enclosing graph, as this branch sees it: a Sym of this graph with the same name
+   * and no node, which ONNX resolves from the outer scope. Asking twice gives the same Sym.
+   */
+  outer(x: Sym): Sym {
+    if (x.graph === this) return x;
+    if (!this.parent) throw new Error(`graph: ${x.name} belongs to another graph, and this graph is not a branch of it`);
+    const up = this.parent.outer(x);
+    let here = this.capturedBy.get(up);
+    if (!here) {
+      here = new Sym(this, up.name, up.dtype, up.shape, null);
+      this.capturedBy.set(up, here);
+      this.captures.set(here, up);
+    }
+    return here;
   }
 
   fresh(prefix: string): string {
@@ -94,7 +141,7 @@ export class Graph {
   /** A name nothing uses yet (not claimed: pass it to input()). */
   unused(prefix: string): string {
     let name: string;
-    do name = `${prefix}_${this.counter++}`;
+    do name = `${prefix}_${this.pool.counter++}`;
     while (this.names.has(name));
     return name;
   }
@@ -105,8 +152,13 @@ export class Graph {
     return s;
   }
 
-  /** A weight by its HF name. Asking twice for one name gives the same Sym (tying). */
+  /**
+   * A weight by its HF name. Asking twice for one name gives the same Sym (tying). A branch
+   * declares weights in the top-level graph and reads them from there, so both branches of an If
+   * share one copy.
+   */
   param(name: string, tensor: Tensor): Sym {
+    if (this.parent) return this.outer(this.parent.param(name, tensor));
     const seen = this.params.get(name);
     if (seen) {
       if (seen.tensor !== tensor && seen.tensor.dims.join() !== tensor.dims.join()) {

@@ -4,7 +4,7 @@
 // more graph (see autodiff.ts). ONNX opset 17 semantics throughout.
 
 import { Tensor } from '../runtime/tensor.js';
-import { float, int, ints, str, type Attrs, type Dim, type DType, type Graph, type Node, type Shape, Sym } from './graph.js';
+import { float, int, ints, str, subgraph, type Attrs, type Dim, type DType, type Graph, type Node, type Shape, type Subgraph, Sym } from './graph.js';
 
 export const OPSET = 17;
 
@@ -755,4 +755,31 @@ export function crossEntropy(logits: Sym, labels: Sym, ignoreIndex = -100): Sym 
   const losses = where(valid, neg(picked), 0);
   const count = reduceSum(cast(valid, 'float32'), [0], false);
   return div(reduceSum(losses, [0], false), count);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control flow
+
+/**
+ * ONNX If: runs one branch or the other depending on a one-element bool `cond`. Each branch is a
+ * Graph made with `{ parent: cond.graph }` that reads outer values with `branch.outer(x)`; the
+ * branches yield the same number of outputs, pairwise of one dtype and rank. A dimension on which
+ * the branches differ is unknown in the result. Not differentiable (only inference graphs use it).
+ */
+export function ifThenElse(cond: Sym, thenBranch: Subgraph, elseBranch: Subgraph): Sym[] {
+  const g = cond.graph;
+  if (cond.dtype !== 'bool' || cond.shape.some((d) => d !== 1)) throw new Error(`If: the condition must be a one-element bool tensor, got ${cond}`);
+  for (const [label, b] of [['then', thenBranch], ['else', elseBranch]] as const) {
+    if (b.graph.parent !== g) throw new Error(`If: the ${label} branch must be a Graph made with { parent } = the condition's graph`);
+    for (const o of b.outputs) if (o.graph !== b.graph) throw new Error(`If: ${label} output ${o.name} belongs to another graph (use branch.outer())`);
+  }
+  const a = thenBranch.outputs;
+  const b = elseBranch.outputs;
+  if (a.length !== b.length) throw new Error(`If: the then branch yields ${a.length} outputs, the else branch ${b.length}`);
+  const outTypes = a.map((x, i) => {
+    const y = b[i]!;
+    if (x.dtype !== y.dtype || x.rank !== y.rank) throw new Error(`If: output ${i} is ${x} in the then branch but ${y} in the else branch`);
+    return { dtype: x.dtype, shape: x.shape.map((d, k) => (d === y.shape[k] ? d : UNKNOWN)) };
+  });
+  return g.addNode('If', [cond], { then_branch: subgraph(thenBranch.graph, a), else_branch: subgraph(elseBranch.graph, b) }, outTypes);
 }
