@@ -1,6 +1,3 @@
-// >>> FOR ENGINEERS WORKING IN PARALLEL (remove when the models land) — read /tmp/arch_common.md: it has
-// >>> the working rules (commit only your own files: never `git add -A`/`commit -a`/stash/checkout/reset;
-// >>> don't edit others' files; register architectures in src/models/registry.ts; test recipe and tolerances).
 // What every architecture file builds on: a store of weights by HF name, and a building context
 // that hands out those weights as graph parameters where the model code uses them — so each
 // weight's name, shape and initialisation are written once, at the line that uses it, as in a
