@@ -1,0 +1,248 @@
+// `npm run bench [-- --quick] [-- --json] [-- --only NAME,...]`: speed of random-weight models of
+// real sizes, each figure beside its bound measured in the same process (../shared/DESIGN.md).
+//
+// Each model runs in a child process of its own, so its peak RSS is its own and one model's heap
+// does not slow the next. Inside a child, every measurement and every bound runs once per round,
+// round-robin, and the median of the rounds is reported: this machine's memory bandwidth drifts
+// 10-20% between rounds, so a bound measured minutes apart from its figure would mislead.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportModel } from '../src/cli/export.js';
+import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
+import { AdamW } from '../src/training/optim.js';
+import { Tensor } from '../src/runtime/tensor.js';
+import { chainProbe, copyProbe, matmulProbe, streamProbe, type Probe } from './bounds.js';
+import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, type ModelSpec } from './models.js';
+import { printReport, type ModelResult } from './report.js';
+
+const NEW_TOKENS = 16;
+
+function pixels(spec: ModelSpec, batch: number, seed: number): Tensor {
+  const e = spec.encoder;
+  const [h, w] = Array.isArray(e.image_size) ? (e.image_size as number[]) : [e.image_size as number, e.image_size as number];
+  const n = batch * 3 * h! * w!;
+  const data = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    data[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return new Tensor('float32', data, [batch, 3, h!, w!]);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+};
+
+async function time(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return (performance.now() - t0) / 1000;
+}
+
+/** Seconds of one probe run, the median of `reps` (small probes repeat to rise above timer noise). */
+async function timeProbe(p: Probe, reps: number): Promise<number> {
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) ts.push(await time(() => p.run()));
+  return median(ts);
+}
+
+/** Measure one model: everything round-robin, `rounds` times. */
+async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
+  const rounds = quick ? 1 : 3;
+  const log = (s: string) => process.stderr.write(`[${spec.name}] ${s}\n`);
+  const t0 = performance.now();
+  const model = new VisionEncoderDecoderModel({ config: buildConfig(spec), seed: 0 });
+  const buildS = (performance.now() - t0) / 1000;
+  let encParams = 0;
+  let decParams = 0;
+  for (const [n, t] of model.named_parameters()) (n.startsWith('encoder.') ? (encParams += t.size) : (decParams += t.size));
+  log(`built in ${buildS.toFixed(1)} s: encoder ${(encParams / 1e6).toFixed(1)} M, decoder ${(decParams / 1e6).toFixed(1)} M parameters`);
+
+  const big = quick ? 2 : 8;
+  const px1 = pixels(spec, 1, 1);
+  const pxB = pixels(spec, big, 2);
+  const gen = { max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS };
+
+  // transformers.js on the same weights, exported once (before any timing).
+  let tjs: { generate(): Promise<unknown>; dispose(): Promise<void> } | null = null;
+  let tjsDir: string | null = null;
+  if (spec.transformersJs) {
+    tjs = await loadTransformersJs(model, px1, (d) => (tjsDir = d), log);
+  }
+
+  // Warm-up: compile every session once.
+  log('compiling sessions');
+  await model.generate(px1, { max_new_tokens: 2, min_new_tokens: 2 });
+  await model.generate(px1, { max_new_tokens: 2, min_new_tokens: 2, num_beams: 4 });
+  await model.decoderSession(pxB);
+  if (tjs) await tjs.generate();
+
+  let trainer: (() => Promise<void>) | null = null;
+  const trainBatch = spec.train.batch;
+  if (quick ? spec.train.quick : spec.train.full) {
+    const opt = new AdamW(model.named_parameters(), { lr: 1e-5 });
+    const pxT = pixels(spec, trainBatch, 3);
+    const labels = new Tensor('int64', BigInt64Array.from({ length: trainBatch * NEW_TOKENS }, (_, i) => BigInt(3 + (i % 50))), [trainBatch, NEW_TOKENS]);
+    trainer = async () => {
+      model.train();
+      const { grads } = await model.compute_gradients({ pixel_values: pxT, labels });
+      opt.step(grads);
+      model.eval();
+    };
+    log('compiling the training step');
+    await trainer();
+  }
+
+  // The model's own peak (sessions, generation, beams, training step), before the bound probes
+  // allocate their matrices (the copy probe alone holds 512 MB).
+  const peakRss = process.resourceUsage().maxRSS / 1024;
+
+  const shapes1 = encoderShapes(spec, 1);
+  const shapesB = encoderShapes(spec, big);
+  const probes = {
+    plain: await matmulProbe(shapes1.typical),
+    chain1: await chainProbe(shapes1.chain),
+    chainB: quick ? null : await chainProbe(shapesB.chain),
+    stream: await streamProbe(),
+    copy: copyProbe(),
+  };
+
+  const r: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (r[k] ??= []).push(v);
+  for (let round = 0; round < rounds; round++) {
+    log(`round ${round + 1}/${rounds} (load ${loadavg()[0]!.toFixed(2)})`);
+    add('load', loadavg()[0]!);
+    add('plain', probes.plain.work / (await timeProbe(probes.plain, 5)));
+    add('chain1', probes.chain1.work / (await timeProbe(probes.chain1, 3)));
+    if (probes.chainB) add('chainB', probes.chainB.work / (await timeProbe(probes.chainB, 1)));
+    add('stream', probes.stream.work / (await timeProbe(probes.stream, 10)));
+    add('copy', probes.copy.work / (await timeProbe(probes.copy, 5)));
+    add('enc1', await time(() => model.decoderSession(px1)));
+    add('encB', await time(() => model.decoderSession(pxB)));
+    const s = await model.decoderSession(px1);
+    const V = s.vocab_size;
+    const start = BigInt(model.config.decoder_start_token_id ?? 0);
+    let tok = BigInt64Array.of(start);
+    for (let i = 1; i <= NEW_TOKENS; i++) {
+      let logits: Float32Array = new Float32Array(0);
+      const dt = await time(async () => void (logits = await s.step(tok, i)));
+      if (i === 1) add('step1', dt);
+      if (i === NEW_TOKENS) add('step16', dt);
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
+      tok = BigInt64Array.of(BigInt(best));
+    }
+    add('greedy', await time(() => model.generate(px1, gen)));
+    add('beam4', await time(() => model.generate(px1, { ...gen, num_beams: 4 })));
+    if (tjs) add('tjs', await time(() => tjs!.generate()));
+    if (trainer) add('train', trainBatch / (await time(trainer)));
+  }
+  await Promise.all(Object.values(probes).map((p) => p?.dispose()));
+  if (tjs) await tjs.dispose();
+  if (tjsDir) rmSync(tjsDir, { recursive: true, force: true });
+
+  const m = (k: string) => (r[k] ? median(r[k]!) : null);
+  const tokens = encoderTokens(spec);
+  const encFlops1 = shapes1.chain.reduce((a, x) => a + 2 * x.m * x.k * x.n, 0) + shapes1.attentionFlops;
+  const encFlopsB = shapesB.chain.reduce((a, x) => a + 2 * x.m * x.k * x.n, 0) + shapesB.attentionFlops;
+  return {
+    name: spec.name,
+    about: spec.about,
+    rounds,
+    batch: big,
+    encoder_params: encParams,
+    decoder_params: decParams,
+    build_s: buildS,
+    load: m('load')!,
+    encoder_gflop: { b1: encFlops1 / 1e9, bN: encFlopsB / 1e9 },
+    step_bytes: { step1: stepBytes(model, tokens, 0), step16: stepBytes(model, tokens, NEW_TOKENS - 1) },
+    bounds: { plain_gflops: m('plain')! / 1e9, chain1_gflops: m('chain1')! / 1e9, chainN_gflops: m('chainB') !== null ? m('chainB')! / 1e9 : null, stream_gbs: m('stream')! / 1e9, copy_gbs: m('copy')! / 1e9, plain_shape: shapes1.typical },
+    encoder_s: { b1: m('enc1')!, bN: m('encB')! },
+    step_s: { step1: m('step1')!, step16: m('step16')! },
+    greedy_s: m('greedy')!,
+    beam4_s: m('beam4')!,
+    train_samples_per_s: m('train'),
+    train_batch: trainer ? trainBatch : null,
+    transformers_js_greedy_s: m('tjs'),
+    peak_rss_mb: peakRss,
+  };
+}
+
+/** Export the model, load the folder in transformers.js (offline, 2 threads as ours), and a greedy-16 closure. */
+async function loadTransformersJs(model: VisionEncoderDecoderModel, px: Tensor, setDir: (d: string) => void, log: (s: string) => void) {
+  let t: typeof import('@huggingface/transformers');
+  try {
+    t = await import('@huggingface/transformers');
+  } catch {
+    log('@huggingface/transformers is not installed: no comparison');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ved-bench-'));
+  setDir(dir);
+  const src = join(dir, 'model');
+  const out = join(dir, 'onnx-export');
+  log('exporting for transformers.js');
+  await model.save_pretrained(src);
+  await exportModel(src, out);
+  rmSync(src, { recursive: true, force: true });
+  t.env.allowRemoteModels = false;
+  t.env.localModelPath = dir;
+  const m = await t.AutoModelForVision2Seq.from_pretrained('onnx-export', { dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: 2, interOpNumThreads: 1 } });
+  const pv = new t.Tensor('float32', px.data as Float32Array, px.dims);
+  return {
+    generate: () => m.generate({ pixel_values: pv, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: false, num_beams: 1 }),
+    dispose: async () => void (await m.dispose()),
+  };
+}
+
+function runChild(name: string, quick: boolean): Promise<ModelResult> {
+  return new Promise((resolve, reject) => {
+    const args = [fileURLToPath(import.meta.url), '--child', name, ...(quick ? ['--quick'] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bench: ${name} exited with code ${code}`));
+      try {
+        resolve(JSON.parse(out) as ModelResult);
+      } catch {
+        reject(new Error(`bench: ${name} printed no result`));
+      }
+    });
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const json = argv.includes('--json');
+  const childAt = argv.indexOf('--child');
+  const specs = modelSpecs();
+  if (childAt >= 0) {
+    const spec = specs.find((s) => s.name === argv[childAt + 1]);
+    if (!spec) throw new Error(`bench: no model named ${argv[childAt + 1]}`);
+    process.stdout.write(JSON.stringify(await measure(spec, quick)));
+    return;
+  }
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',')) : null;
+  if (only) for (const n of only) if (!specs.some((s) => s.name === n)) throw new Error(`bench: --only ${n}: models are ${specs.map((s) => s.name).join(', ')}`);
+  const chosen = specs.filter((s) => (only ? only.has(s.name) : !quick || s.quick));
+  const started = { load: loadavg(), at: new Date().toISOString() };
+  const results: ModelResult[] = [];
+  for (const s of chosen) results.push(await runChild(s.name, quick));
+  const report = { started, finished: { load: loadavg(), at: new Date().toISOString() }, quick, threads: 'all cores (onnxruntime intra-op)', results };
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else printReport(report);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

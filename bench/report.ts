@@ -1,0 +1,135 @@
+// The benchmark's result records and the table a person reads: every time beside its bound
+// (x bound = time / bound time; 1.00 would be the machine's limit), then issue 7's targets.
+
+import { cpus } from 'node:os';
+import type { Mm } from './models.js';
+
+export interface ModelResult {
+  name: string;
+  about: string;
+  rounds: number;
+  /** The larger encoder batch (8; 2 with --quick). */
+  batch: number;
+  encoder_params: number;
+  decoder_params: number;
+  build_s: number;
+  /** 1-minute load average, median over rounds. */
+  load: number;
+  encoder_gflop: { b1: number; bN: number };
+  step_bytes: { step1: number; step16: number };
+  bounds: { plain_gflops: number; chain1_gflops: number; chainN_gflops: number | null; stream_gbs: number; copy_gbs: number; plain_shape: Mm };
+  encoder_s: { b1: number; bN: number };
+  step_s: { step1: number; step16: number };
+  greedy_s: number;
+  beam4_s: number;
+  train_samples_per_s: number | null;
+  train_batch: number | null;
+  transformers_js_greedy_s: number | null;
+  peak_rss_mb: number;
+}
+
+export interface Report {
+  started: { load: number[]; at: string };
+  finished: { load: number[]; at: string };
+  quick: boolean;
+  threads: string;
+  results: ModelResult[];
+}
+
+/** Bound times from the rates measured beside the figures. */
+export function boundsOf(r: ModelResult) {
+  const chainN = r.bounds.chainN_gflops ?? r.bounds.chain1_gflops;
+  const enc1 = r.encoder_gflop.b1 / r.bounds.chain1_gflops;
+  const step1 = r.step_bytes.step1 / 1e9 / r.bounds.stream_gbs;
+  const step16 = r.step_bytes.step16 / 1e9 / r.bounds.stream_gbs;
+  // A greedy caption: the encoder once, then 16 steps at growing past (the mean of the first and last step's bytes).
+  const greedy = enc1 + 16 * ((step1 + step16) / 2);
+  return { enc1, encN: r.encoder_gflop.bN / chainN, step1, step16, greedy, step16Copy: r.step_bytes.step16 / 1e9 / r.bounds.copy_gbs };
+}
+
+const ms = (s: number) => (s < 10 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(1)} s`);
+const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const pad = (cells: string[][]) => {
+  const w = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+};
+
+/** PyTorch 1.13 eager on this machine, ViT-B/16 + GPT-2 (DESIGN.md; not measured by this run). */
+const PYTORCH = { greedy: 1.85, beam4: 2.79 };
+
+export function printReport(rep: Report): void {
+  const out: string[] = [];
+  out.push(`vision-encoder-decoder benchmark${rep.quick ? ' (--quick)' : ''}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ORT threads: ${rep.threads}`);
+  out.push(`load average at start ${rep.started.load.map((l) => l.toFixed(2)).join(' ')}, at end ${rep.finished.load.map((l) => l.toFixed(2)).join(' ')}: other processes share these cores, so absolute times vary; the ratios to bounds measured in the same rounds are the robust figures.`);
+  out.push('');
+  out.push('Bounds (median of rounds, same process as the model):');
+  out.push(
+    pad([
+      ['model', 'MatMul (shape)', 'GFLOP/s', 'chain b1', `chain bN`, 'stream GB/s', 'copy GB/s', 'load'],
+      ...rep.results.map((r) => [
+        r.name,
+        `${r.bounds.plain_shape.m}x${r.bounds.plain_shape.k}x${r.bounds.plain_shape.n}`,
+        r.bounds.plain_gflops.toFixed(0),
+        r.bounds.chain1_gflops.toFixed(0),
+        r.bounds.chainN_gflops === null ? '-' : r.bounds.chainN_gflops.toFixed(0),
+        r.bounds.stream_gbs.toFixed(1),
+        r.bounds.copy_gbs.toFixed(1),
+        r.load.toFixed(2),
+      ]),
+    ]),
+  );
+  out.push('');
+  out.push('Times (x bound: encoder vs encoder GFLOP / chain rate; decode step vs bytes read / streaming rate; greedy vs encoder + 16 steps):');
+  out.push(
+    pad([
+      ['model', 'params enc+dec', 'encoder b1', 'x', 'encoder bN', 'x', 'step 1', 'x', 'step 16', 'x', 'greedy 16', 'x', 'beam-4 16', '/greedy', 'train', 'peak RSS'],
+      ...rep.results.map((r) => {
+        const b = boundsOf(r);
+        return [
+          r.name,
+          `${(r.encoder_params / 1e6).toFixed(0)}+${(r.decoder_params / 1e6).toFixed(0)} M`,
+          ms(r.encoder_s.b1),
+          x(r.encoder_s.b1, b.enc1),
+          `${ms(r.encoder_s.bN)} (${r.batch})`,
+          x(r.encoder_s.bN, b.encN),
+          ms(r.step_s.step1),
+          x(r.step_s.step1, b.step1),
+          ms(r.step_s.step16),
+          x(r.step_s.step16, b.step16),
+          ms(r.greedy_s),
+          x(r.greedy_s, b.greedy),
+          ms(r.beam4_s),
+          x(r.beam4_s, r.greedy_s),
+          r.train_samples_per_s === null ? '-' : `${r.train_samples_per_s.toFixed(2)}/s (b${r.train_batch})`,
+          `${r.peak_rss_mb.toFixed(0)} MB`,
+        ];
+      }),
+    ]),
+  );
+  out.push('');
+  out.push('Bound times: ' + rep.results.map((r) => {
+    const b = boundsOf(r);
+    return `${r.name} encoder ${ms(b.enc1)} (${r.encoder_gflop.b1.toFixed(1)} GFLOP), step ${ms(b.step16)} (${(r.step_bytes.step16 / 1e6).toFixed(0)} MB; copy bound ${ms(b.step16Copy)}), greedy ${ms(b.greedy)}`;
+  }).join('; '));
+
+  const vg = rep.results.find((r) => r.name === 'vit-gpt2');
+  if (vg) {
+    const b = boundsOf(vg);
+    const rows: string[][] = [['issue 7 target (ViT-B/16 + GPT-2)', 'reached', 'target', 'met']];
+    const row = (what: string, value: number, target: number, fmt: (v: number) => string, lower = true) =>
+      rows.push([what, fmt(value), `${lower ? '<=' : '>='} ${fmt(target)}`, (lower ? value <= target : value >= target) ? 'yes' : 'NO']);
+    const r2 = (v: number) => `${v.toFixed(2)}x`;
+    row('encoder / bound', vg.encoder_s.b1 / b.enc1, 1.15, r2);
+    row('decode step 16 / bound', vg.step_s.step16 / b.step16, 1.3, r2);
+    row('greedy 16 tokens / bound', vg.greedy_s / b.greedy, 1.25, r2);
+    row('PyTorch greedy (1.85 s) / ours', PYTORCH.greedy / vg.greedy_s, 2, r2, false);
+    row('PyTorch beam-4 (2.79 s) / ours', PYTORCH.beam4 / vg.beam4_s, 2, r2, false);
+    row('beam-4 / greedy', vg.beam4_s / vg.greedy_s, 1.3, r2);
+    if (vg.transformers_js_greedy_s !== null) row('transformers.js greedy / ours', vg.transformers_js_greedy_s / vg.greedy_s, 1, r2, false);
+    out.push('');
+    out.push(`ViT-B/16 + GPT-2, greedy 16 tokens: ours ${ms(vg.greedy_s)}, bound ${ms(b.greedy)} (${x(vg.greedy_s, b.greedy)}), transformers.js on the same exported weights ${vg.transformers_js_greedy_s === null ? 'not installed' : ms(vg.transformers_js_greedy_s)}, PyTorch 1.13 eager ${PYTORCH.greedy} s (DESIGN.md, not this run)`);
+    out.push(pad(rows));
+    out.push('(int8 decode-step target: no int8 path yet.)');
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
