@@ -135,6 +135,14 @@ export class VisionEncoderDecoderModel {
   training = false;
   private readonly sessions = new SessionCache();
   private dropoutRand = normalSampler(0);
+  /**
+   * Generation sessions bake the weights in as initializers (ORT pre-packs them and folds the
+   * Linear transposes once, instead of every step). Anything that may change weights in place
+   * — compute_gradients (an optimizer step follows), handing out the weight map — bumps this,
+   * and the next generate() builds fresh sessions.
+   */
+  private weightsVersion = 0;
+  private bakedVersion = -1;
   private dropoutSeed = 0;
 
   constructor({ config, weights, seed = 0 }: { config: VisionEncoderDecoderConfig; weights?: Map<string, Tensor>; seed?: number }) {
@@ -475,11 +483,13 @@ export class VisionEncoderDecoderModel {
     const res = await cg.run({ ...feeds, ...this.paramFeeds(cg), ...this.noiseFeeds(cg, bound) });
     const grads = new Map<string, Tensor>();
     for (const n of names) grads.set(n.slice(5), res[n]!);
+    this.weights_changed(); // an optimizer step is what gradients are for
     return { loss: res['loss']!.data[0] as number, grads };
   }
 
   /** HF parameter names → weights (shared with the model: updating them in place changes the model). */
   named_parameters(): Map<string, Tensor> {
+    this.weights_changed();
     const out = new Map<string, Tensor>();
     for (const name of this.store.used) {
       if (this.store.buffers.has(name)) continue;
@@ -488,9 +498,14 @@ export class VisionEncoderDecoderModel {
     return out;
   }
 
+  /** Say that weights were changed in place (generation sessions, which hold a copy, are rebuilt). */
+  weights_changed(): void {
+    this.weightsVersion++;
+  }
+
   num_parameters(): number {
     let n = 0;
-    for (const t of this.named_parameters().values()) n += t.size;
+    for (const name of this.store.used) if (!this.store.buffers.has(name)) n += this.store.tensors.get(name)!.size;
     return n;
   }
 
@@ -509,6 +524,7 @@ export class VisionEncoderDecoderModel {
 
   /** The weights a checkpoint holds: every weight, and persistent buffers, without tied aliases. */
   state_dict(): Map<string, Tensor> {
+    this.weights_changed();
     const out = new Map<string, Tensor>();
     for (const name of this.store.used) out.set(name, this.store.tensors.get(name)!);
     return out;
@@ -618,7 +634,7 @@ export class VisionEncoderDecoderModel {
   /** The encoder graph: pixel_values → each decoder layer's cross-attention K/V. */
   private encoderSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:encoder', async () => {
-      const g = new Graph({ paramMode: 'input' });
+      const g = new Graph({ paramMode: 'initializer' });
       const ctx = new Ctx(g, this.store);
       const enc = this.config.encoder;
       const pixels = g.input('pixel_values', 'float32', ['batch', (enc.num_channels as number) ?? 3, ...imageSize(enc)]);
@@ -636,7 +652,7 @@ export class VisionEncoderDecoderModel {
   /** The decoder step graph: new tokens + self cache + cross K/V → logits of the new position + grown cache. */
   private stepSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:step', async () => {
-      const g = new Graph({ paramMode: 'input' });
+      const g = new Graph({ paramMode: 'initializer' });
       const ctx = new Ctx(g, this.store);
       const cs = this.cacheShape();
       const ids = g.input('input_ids', 'int64', ['batch', 'new']);
@@ -661,16 +677,19 @@ export class VisionEncoderDecoderModel {
   /** A DecoderSession over a batch of images: the encoder has run once; each step feeds one token per row. */
   async decoderSession(pixel_values: Tensor): Promise<DecoderSession> {
     this.checkPixels(pixel_values);
+    if (this.bakedVersion !== this.weightsVersion) {
+      await this.sessions.drop('gen:');
+      this.bakedVersion = this.weightsVersion;
+    }
     const encoder = await this.encoderSession();
     const step = await this.stepSession();
-    const encOut = await encoder.run({ pixel_values, ...this.paramFeeds(encoder) });
+    const encOut = await encoder.run({ pixel_values });
     const cs = this.cacheShape();
     let rows = pixel_values.dims[0]!;
     let cross: Tensor[] = [];
     for (let i = 0; i < cs.layers; i++) cross.push(encOut[`cross.${i}.key`]!, encOut[`cross.${i}.value`]!);
     let past: Tensor[] = [];
     for (let i = 0; i < 2 * cs.layers; i++) past.push(Tensor.zeros('float32', [rows, cs.heads, 0, cs.head_dim]));
-    const params = this.paramFeeds(step);
     const V = (this.config.decoder as AnyConfig).vocab_size as number;
     return {
       vocab_size: V,
@@ -680,7 +699,7 @@ export class VisionEncoderDecoderModel {
         rows *= n;
       },
       async step(new_tokens: BigInt64Array) {
-        const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]), ...params };
+        const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]) };
         for (let i = 0; i < cs.layers; i++) {
           feeds[`past.${i}.key`] = past[2 * i]!;
           feeds[`past.${i}.value`] = past[2 * i + 1]!;
@@ -695,8 +714,9 @@ export class VisionEncoderDecoderModel {
         return res['logits']!.data as Float32Array;
       },
       reorder(beam_idx: Int32Array) {
+        // Beams only trade places within their own image, whose rows of cross-attention K/V are
+        // identical: only the self-attention cache moves.
         past = past.map((t) => gatherRows(t, beam_idx));
-        cross = cross.map((t) => gatherRows(t, beam_idx));
       },
     };
   }

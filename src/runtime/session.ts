@@ -122,6 +122,15 @@ export class SessionCache {
     return e;
   }
 
+  /** Drop (and release) every entry whose key starts with `prefix`. */
+  async drop(prefix: string): Promise<void> {
+    for (const [key, e] of [...this.entries]) {
+      if (!key.startsWith(prefix)) continue;
+      this.entries.delete(key);
+      await (await e.catch(() => null))?.dispose().catch(() => {});
+    }
+  }
+
   async clear(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
