@@ -27,20 +27,37 @@ export const truncNormal = (std: number): Init => ({ kind: 'trunc_normal', std }
 export const zeros: Init = { kind: 'zeros' };
 export const ones: Init = { kind: 'ones' };
 
-/** A seeded normal generator (xorshift128+ uniform, Box-Muller). */
+/**
+ * A seeded normal generator: sfc32 uniforms (period about 2^127, passes PractRand) through
+ * Box-Muller. The seed is spread over the state with splitmix32, and the first outputs are
+ * discarded, so nearby seeds give unrelated streams. (Weight matrices need every draw
+ * independent: a short-period generator repeats itself inside one matrix and leaves the network
+ * unable to break symmetry.)
+ */
 export function normalSampler(seed: number): () => number {
-  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  let s1 = Math.imul(seed + 1, 0x85ebca6b) >>> 0 || 2;
-  const uniform = () => {
-    let x = s0;
-    const y = s1;
-    s0 = y;
-    x ^= x << 23;
-    x ^= x >>> 17;
-    x ^= y ^ (y >>> 26);
-    s1 = x >>> 0;
-    return ((s0 + s1) >>> 0) / 4294967296;
+  let z = seed >>> 0;
+  const splitmix = () => {
+    z = (z + 0x9e3779b9) | 0;
+    let t = z ^ (z >>> 16);
+    t = Math.imul(t, 0x21f0aaad);
+    t ^= t >>> 15;
+    t = Math.imul(t, 0x735a2d97);
+    return (t ^ (t >>> 15)) >>> 0;
   };
+  let a = splitmix();
+  let b = splitmix();
+  let c = splitmix();
+  let d = splitmix();
+  const uniform = () => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return ((t >>> 0) + 0.5) / 4294967296; // in (0, 1): log(u) is finite
+  };
+  for (let i = 0; i < 15; i++) uniform();
   let spare: number | null = null;
   return () => {
     if (spare !== null) {
@@ -48,8 +65,7 @@ export function normalSampler(seed: number): () => number {
       spare = null;
       return v;
     }
-    let u = 0;
-    while (u === 0) u = uniform();
+    const u = uniform();
     const v = uniform();
     const r = Math.sqrt(-2 * Math.log(u));
     spare = r * Math.sin(2 * Math.PI * v);
