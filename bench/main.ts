@@ -219,7 +219,16 @@ function runChild(name: string, quick: boolean): Promise<ModelResult> {
   });
 }
 
+const USAGE = 'usage: npm run bench [-- --quick] [-- --json] [-- --only NAME,...]\n';
+
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const known = new Set(['--quick', '--json', '--only', '--child']);
+  const unknown = argv.filter((a, i) => a.startsWith('-') && !known.has(a) && argv[i - 1] !== '--only' && argv[i - 1] !== '--child');
+  if (unknown.length) throw new Error(`bench: unknown option ${unknown[0]}; ${USAGE}`);
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
   const childAt = argv.indexOf('--child');
