@@ -41,7 +41,7 @@ export {
   IMAGENET_DEFAULT_STD,
 } from './processing/image_processors.js';
 export type { Backend, SizeDict, PreprocessOptions, FromPretrainedOptions as ImageProcessorFromPretrainedOptions } from './processing/image_processors.js';
-export { VisionEncoderDecoderModel, shiftTokensRight } from './models/vision_encoder_decoder.js';
+export { VisionEncoderDecoderModel, ParameterMap, shiftTokensRight } from './models/vision_encoder_decoder.js';
 export type { ForwardInputs, ForwardOutput, LayerCache, LoadingInfo, FromPretrainedOptions as ModelFromPretrainedOptions } from './models/vision_encoder_decoder.js';
 export { AdamW, defaultNoDecay } from './training/optim.js';
 export type { AdamWOptions, AdamWState } from './training/optim.js';

@@ -21,6 +21,19 @@ import { AutoConfig, type PretrainedConfig, splitEncoderDecoderKwargs, VisionEnc
 import { type AnyConfig, Ctx, normalSampler, ParamStore, normal, zeros } from './modeling_utils.js';
 import { DECODERS, ENCODERS } from './registry.js';
 
+/**
+ * The model's weights by HF name, shared with the model. `changed()` tells the model they were
+ * updated in place (optimizers call it after each step), so sessions that hold a copy are rebuilt.
+ */
+export class ParameterMap extends Map<string, Tensor> {
+  constructor(private readonly onChange: () => void) {
+    super();
+  }
+  changed(): void {
+    this.onChange();
+  }
+}
+
 export interface ForwardInputs {
   pixel_values?: Tensor;
   labels?: Tensor;
@@ -137,9 +150,9 @@ export class VisionEncoderDecoderModel {
   private dropoutRand = normalSampler(0);
   /**
    * Generation sessions bake the weights in as initializers (ORT pre-packs them and folds the
-   * Linear transposes once, instead of every step). Anything that may change weights in place
-   * — compute_gradients (an optimizer step follows), handing out the weight map — bumps this,
-   * and the next generate() builds fresh sessions.
+   * Linear transposes once, instead of every step). A change of weights in place — an optimizer
+   * step (AdamW calls ParameterMap.changed()), or model.weights_changed() after editing them by
+   * hand — bumps this, and the next generate() builds fresh sessions.
    */
   private weightsVersion = 0;
   private bakedVersion = -1;
@@ -483,14 +496,12 @@ export class VisionEncoderDecoderModel {
     const res = await cg.run({ ...feeds, ...this.paramFeeds(cg), ...this.noiseFeeds(cg, bound) });
     const grads = new Map<string, Tensor>();
     for (const n of names) grads.set(n.slice(5), res[n]!);
-    this.weights_changed(); // an optimizer step is what gradients are for
     return { loss: res['loss']!.data[0] as number, grads };
   }
 
   /** HF parameter names → weights (shared with the model: updating them in place changes the model). */
-  named_parameters(): Map<string, Tensor> {
-    this.weights_changed();
-    const out = new Map<string, Tensor>();
+  named_parameters(): ParameterMap {
+    const out = new ParameterMap(() => this.weights_changed());
     for (const name of this.store.used) {
       if (this.store.buffers.has(name)) continue;
       out.set(name, this.store.tensors.get(name)!);
@@ -524,7 +535,6 @@ export class VisionEncoderDecoderModel {
 
   /** The weights a checkpoint holds: every weight, and persistent buffers, without tied aliases. */
   state_dict(): Map<string, Tensor> {
-    this.weights_changed();
     const out = new Map<string, Tensor>();
     for (const name of this.store.used) out.set(name, this.store.tensors.get(name)!);
     return out;

@@ -138,6 +138,8 @@ export class AdamW {
         w[i] = w[i]! - stepSize * (m[i]! / (Math.sqrt(v[i]!) / bc2Sqrt + this.eps));
       }
     }
+    // The model's weight map (model.named_parameters()) learns that its weights moved.
+    (this.params as Map<string, Tensor> & { changed?: () => void }).changed?.();
   }
 
   /** The state as tensors by name (`exp_avg.<param>`, `exp_avg_sq.<param>`) plus the metadata to restore it. */

@@ -626,6 +626,7 @@ export class Trainer {
       if (src.type !== t.type || src.size !== t.size) throw new Error(`${file}: '${name}' is ${src.type} [${src.dims}], the model's ${t.type} [${t.dims}]`);
       (t.data as Float32Array).set(src.data as Float32Array);
     }
+    this.model.weights_changed(); // generation sessions hold a copy of the weights
   }
 
   private resolveResume(resume: string | boolean | null): string | null {
