@@ -343,19 +343,28 @@ function forward(ctx: Ctx, config: AnyConfig, inputs: DecoderInputs): DecoderOut
   return decoderOutputs(logits, layers, hidden, inputs);
 }
 
-export const BART: DecoderArch = {
-  model_type: 'bart',
-  forward,
-  crossKV(ctx: Ctx, config: AnyConfig, encoderHiddenStates: Sym): KV[] {
-    const s = bartDecoderSettings(config);
-    const layers = ctx.scope('model').scope('decoder').scope('layers');
-    return Array.from({ length: s.layers }, (_, i) => crossAttentionKV(layers.scope(i).scope('encoder_attn'), s, encoderHiddenStates));
-  },
-  cacheShape(config: AnyConfig) {
-    const s = bartDecoderSettings(config);
-    return { layers: s.layers, heads: s.heads, head_dim: s.headDim };
-  },
-  tiedKeys(config: AnyConfig): string[] {
-    return bartDecoderSettings(config).tie ? ['lm_head.weight'] : [];
-  },
-};
+/**
+ * The DecoderArch of a BART-family decoder (BART, mBART, TrOCR): each keeps its layers under
+ * model.decoder.layers.N with the cross-attention in `encoder_attn`, and ties its LM head
+ * (`head`) to model.decoder.embed_tokens.
+ */
+export function bartFamilyArch(model_type: string, settings: (config: AnyConfig) => BartDecoderSettings, forward: DecoderArch['forward'], head: string): DecoderArch {
+  return {
+    model_type,
+    forward,
+    crossKV(ctx: Ctx, config: AnyConfig, encoderHiddenStates: Sym): KV[] {
+      const s = settings(config);
+      const layers = ctx.scope('model').scope('decoder').scope('layers');
+      return Array.from({ length: s.layers }, (_, i) => crossAttentionKV(layers.scope(i).scope('encoder_attn'), s, encoderHiddenStates));
+    },
+    cacheShape(config: AnyConfig) {
+      const s = settings(config);
+      return { layers: s.layers, heads: s.heads, head_dim: s.headDim };
+    },
+    tiedKeys(config: AnyConfig): string[] {
+      return settings(config).tie ? [`${head}.weight`] : [];
+    },
+  };
+}
+
+export const BART: DecoderArch = bartFamilyArch('bart', (config) => bartDecoderSettings(config), forward, 'lm_head');

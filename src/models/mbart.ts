@@ -9,6 +9,7 @@ import { type DecoderArch, type DecoderInputs, type DecoderOutputs, type KV } fr
 import {
   type BartDecoderSettings,
   bartDecoderSettings,
+  bartFamilyArch,
   crossAttention,
   crossAttentionKV,
   decoderOutputs,
@@ -66,19 +67,4 @@ function forward(ctx: Ctx, config: AnyConfig, inputs: DecoderInputs): DecoderOut
   return decoderOutputs(logits, layers, hidden, inputs);
 }
 
-export const MBART: DecoderArch = {
-  model_type: 'mbart',
-  forward,
-  crossKV(ctx: Ctx, config: AnyConfig, encoderHiddenStates: Sym): KV[] {
-    const s = settings(config);
-    const layers = ctx.scope('model').scope('decoder').scope('layers');
-    return Array.from({ length: s.layers }, (_, i) => crossAttentionKV(layers.scope(i).scope('encoder_attn'), s, encoderHiddenStates));
-  },
-  cacheShape(config: AnyConfig) {
-    const s = settings(config);
-    return { layers: s.layers, heads: s.heads, head_dim: s.headDim };
-  },
-  tiedKeys(config: AnyConfig): string[] {
-    return settings(config).tie ? ['lm_head.weight'] : [];
-  },
-};
+export const MBART: DecoderArch = bartFamilyArch('mbart', settings, forward, 'lm_head');

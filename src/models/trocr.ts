@@ -8,12 +8,12 @@
 import { type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import { Tensor } from '../runtime/tensor.js';
-import { type DecoderArch, type DecoderInputs, type DecoderOutputs, type KV } from './architectures.js';
+import { type DecoderArch, type DecoderInputs, type DecoderOutputs } from './architectures.js';
 import {
   BART_DEFAULTS,
   type BartDecoderSettings,
   bartDecoderSettings,
-  crossAttentionKV,
+  bartFamilyArch,
   decoderOutputs,
   decoderPrelude,
   learnedPositions,
@@ -112,19 +112,4 @@ function forward(ctx: Ctx, config: AnyConfig, inputs: DecoderInputs): DecoderOut
   return decoderOutputs(logits, layers, hidden, inputs);
 }
 
-export const TROCR: DecoderArch = {
-  model_type: 'trocr',
-  forward,
-  crossKV(ctx: Ctx, config: AnyConfig, encoderHiddenStates: Sym): KV[] {
-    const s = settings(config);
-    const layers = ctx.scope('model').scope('decoder').scope('layers');
-    return Array.from({ length: s.layers }, (_, i) => crossAttentionKV(layers.scope(i).scope('encoder_attn'), s, encoderHiddenStates));
-  },
-  cacheShape(config: AnyConfig) {
-    const s = settings(config);
-    return { layers: s.layers, heads: s.heads, head_dim: s.headDim };
-  },
-  tiedKeys(config: AnyConfig): string[] {
-    return settings(config).tie ? ['output_projection.weight'] : [];
-  },
-};
+export const TROCR: DecoderArch = bartFamilyArch('trocr', settings, forward, 'output_projection');
