@@ -28,13 +28,13 @@ export const zeros: Init = { kind: 'zeros' };
 export const ones: Init = { kind: 'ones' };
 
 /**
- * A seeded normal generator: sfc32 uniforms (period about 2^127, passes PractRand) through
+ * A seeded uniform generator on (0, 1): sfc32 (period about 2^127, passes PractRand) through
  * Box-Muller. The seed is spread over the state with splitmix32, and the first outputs are
  * discarded, so nearby seeds give unrelated streams. (Weight matrices need every draw
  * independent: a short-period generator repeats itself inside one matrix and leaves the network
  * unable to break symmetry.)
  */
-export function normalSampler(seed: number): () => number {
+export function uniformSampler(seed: number): () => number {
   let z = seed >>> 0;
   const splitmix = () => {
     z = (z + 0x9e3779b9) | 0;
@@ -58,6 +58,12 @@ export function normalSampler(seed: number): () => number {
     return ((t >>> 0) + 0.5) / 4294967296; // in (0, 1): log(u) is finite
   };
   for (let i = 0; i < 15; i++) uniform();
+  return uniform;
+}
+
+/** Standard normal draws: Box-Muller over uniformSampler. */
+export function normalSampler(seed: number): () => number {
+  const uniform = uniformSampler(seed);
   let spare: number | null = null;
   return () => {
     if (spare !== null) {

@@ -11,14 +11,14 @@ import { grad } from '../graph/autodiff.js';
 import { GenerationConfig } from '../generation/configuration.js';
 import { generate as runGenerate, prepareGenerationConfig } from '../generation/search.js';
 import type { DecoderSession, GenerateOutput } from '../generation/types.js';
-import { fileExists, resolveFile, type ResolveOptions } from '../hub/hub.js';
+import { fileExists, type ResolveOptions } from '../hub/hub.js';
 import { CompiledGraph, SessionCache } from '../runtime/session.js';
 import { Tensor } from '../runtime/tensor.js';
 import { saveSafetensors } from '../weights/index.js';
 import type { DecoderArch, EncoderArch, KV } from './architectures.js';
 import { loadCheckpointWeights } from './checkpoint.js';
 import { AutoConfig, type PretrainedConfig, splitEncoderDecoderKwargs, VisionEncoderDecoderConfig } from './configuration.js';
-import { type AnyConfig, Ctx, normalSampler, ParamStore, normal, zeros } from './modeling_utils.js';
+import { type AnyConfig, Ctx, ParamStore, normal, uniformSampler } from './modeling_utils.js';
 import { DECODERS, ENCODERS } from './registry.js';
 
 /**
@@ -147,7 +147,7 @@ export class VisionEncoderDecoderModel {
   /** Dropout is live in training mode (model.train()); off after model.eval() (the default). */
   training = false;
   private readonly sessions = new SessionCache();
-  private dropoutRand = normalSampler(0);
+  private dropoutRand = uniformSampler(0);
   /**
    * Generation sessions bake the weights in as initializers (ORT pre-packs them and folds the
    * Linear transposes once, instead of every step). A change of weights in place — an optimizer
@@ -336,22 +336,17 @@ export class VisionEncoderDecoderModel {
       });
       const n = dims.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = this.uniform();
+      for (let i = 0; i < n; i++) data[i] = this.dropoutRand();
       feeds[s.name] = new Tensor('float32', data, dims);
     }
     return feeds;
   }
 
-  private uniform(): number {
-    // Map a normal draw through its CDF: uniform on (0, 1), from the same seeded stream.
-    const z = this.dropoutRand();
-    return 0.5 * (1 + erfApprox(z / Math.SQRT2));
-  }
 
   /** Reseed dropout (training reproducibility; saved in trainer checkpoints). */
   set_dropout_seed(seed: number): void {
     this.dropoutSeed = seed;
-    this.dropoutRand = normalSampler(seed);
+    this.dropoutRand = uniformSampler(seed);
   }
   get dropout_seed(): number {
     return this.dropoutSeed;
@@ -414,7 +409,7 @@ export class VisionEncoderDecoderModel {
       encoder = 'states';
     }
     const sig: Signature = {
-      encoder: past ? 'states' : encoder,
+      encoder, // with a cache there is no encoder part: the cross K/V are in the cache
       decoder,
       mask: !!inputs.decoder_attention_mask,
       labels: !!inputs.labels,
@@ -423,10 +418,6 @@ export class VisionEncoderDecoderModel {
       hidden: inputs.output_hidden_states ?? false,
       attentions: inputs.output_attentions ?? false,
     };
-    if (past) {
-      // A graph with a cache has no encoder part: the cross K/V are in the cache.
-      sig.encoder = 'states';
-    }
     return { sig, feeds, bound };
   }
 
@@ -443,9 +434,6 @@ export class VisionEncoderDecoderModel {
 
   async forward(inputs: ForwardInputs): Promise<ForwardOutput> {
     const { sig, feeds, bound } = this.prepare(inputs);
-    if (sig.past && sig.encoder === 'states' && !feeds['encoder_outputs']) {
-      // Build this signature's graph without an encoder: past carries the cross K/V.
-    }
     const cg = await this.forwardGraph(sig);
     const res = await cg.run({ ...feeds, ...this.paramFeeds(cg), ...this.noiseFeeds(cg, bound) });
     const out: ForwardOutput = { logits: res['logits']!, encoder_last_hidden_state: res['encoder_last_hidden_state'] ?? (feeds['encoder_outputs'] as Tensor) };
@@ -527,10 +515,6 @@ export class VisionEncoderDecoderModel {
 
   eval(): this {
     return this.train(false);
-  }
-
-  get_encoder_prefixes(): string[] {
-    return archs(this.config).encoder.checkpoint_prefixes;
   }
 
   /** The weights a checkpoint holds: every weight, and persistent buffers, without tied aliases. */
@@ -779,12 +763,4 @@ function gatherRows(t: Tensor, idx: Int32Array): Tensor {
   return new Tensor(t.type, out, [idx.length, ...t.dims.slice(1)]);
 }
 
-/** erf to ~1e-7 (Abramowitz–Stegun 7.1.26 is too coarse for a CDF map; this is a rational fit). */
-function erfApprox(x: number): number {
-  const t = 1 / (1 + 0.5 * Math.abs(x));
-  const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return x >= 0 ? y : -y;
-}
 
-void zeros;
-void resolveFile;
