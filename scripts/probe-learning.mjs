@@ -23,7 +23,7 @@ const encDict = encPath
   ? JSON.parse(readFileSync(encPath, 'utf8'))
   : { model_type: 'vit', image_size: 32, patch_size: 8, hidden_size: 192, num_hidden_layers: 4, num_attention_heads: 6, intermediate_size: 768, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
 const enc = AutoConfig.from_dict(encDict);
-const dec = AutoConfig.from_dict(JSON.parse(readFileSync(join(RECIPE, 'decoder_config.json'), 'utf8')));
+const dec = AutoConfig.from_dict(JSON.parse(readFileSync(process.env.PROBE_DECODER ?? join(RECIPE, 'decoder_config.json'), 'utf8')));
 const config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec, { decoder_start_token_id: 0, pad_token_id: 1, eos_token_id: 2 });
 const model = new VisionEncoderDecoderModel({ config, seed: 3 });
 const size = Array.isArray(encDict.image_size) ? encDict.image_size : [encDict.image_size, encDict.image_size];
