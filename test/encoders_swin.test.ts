@@ -17,20 +17,11 @@ import { type EncoderArch } from '../src/models/architectures.js';
 import { SwinModel, relativePositionIndex } from '../src/models/swin.js';
 import { DonutSwinModel } from '../src/models/donut_swin.js';
 import { loadCase, maxRelErr, subWeights } from './model_helpers.js';
+import { rng } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function uniform(dims: number[], seed: number, scale = 1, offset = 0): Tensor {
   const r = rng(seed);
   const n = dims.reduce((a, b) => a * b, 1);

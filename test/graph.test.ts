@@ -5,18 +5,8 @@ import * as F from '../src/graph/ops.js';
 import { grad } from '../src/graph/autodiff.js';
 import { CompiledGraph } from '../src/runtime/session.js';
 import { Tensor } from '../src/runtime/tensor.js';
+import { rng } from './helpers.js';
 
-// A small seeded generator so every run checks the same points.
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = rng(1234);
 function randn(dims: number[], scale = 1, offset = 0): Tensor {
   const n = dims.reduce((a, b) => a * b, 1);

@@ -14,7 +14,7 @@ import {
   saveSafetensorsSync,
 } from '../src/weights/index.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/weights/half.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, rng } from './helpers.js';
 
 const MODELS = join(FIXTURES, 'hf', 'models');
 const tmp = mkdtempSync(join(tmpdir(), 'weights-test-'));
@@ -258,17 +258,6 @@ test('targeted bad headers each raise a clear error', async () => {
   assert.deepEqual([...loadSafetensorsSync(good).tensors.get('a')!.data], [1, 2]);
 });
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('hundreds of seeded truncations, length changes and garbled headers never crash or hang', () => {
   const base = Buffer.from(buildFile(
