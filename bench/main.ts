@@ -76,8 +76,14 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     tjs = await loadTransformersJs(model, px1, (d) => (tjsDir = d), log);
   }
 
+  // The same weights with int8 matrices (model.dtype = 'int8'), in a second model that shares the
+  // float32 arrays, so neither rebuilds its sessions when the rounds alternate between them.
+  const q8 = new VisionEncoderDecoderModel({ config: model.config, weights: model.store.tensors });
+  q8.dtype = 'int8';
+
   // Warm-up: compile every session once.
   log('compiling sessions');
+  await q8.generate(px1, { max_new_tokens: 2, min_new_tokens: 2 });
   await model.generate(px1, { max_new_tokens: 2, min_new_tokens: 2 });
   await model.generate(px1, { max_new_tokens: 2, min_new_tokens: 2, num_beams: 4 });
   await model.decoderSession(pxB);
@@ -128,22 +134,17 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     await model.decoderSession(px1);
     add('enc1', await time(() => model.decoderSession(px1)));
     add('encB', await time(() => model.decoderSession(pxB)));
-    const s = await model.decoderSession(px1);
-    const V = s.vocab_size;
-    const start = BigInt(model.config.decoder_start_token_id ?? 0);
-    let tok = BigInt64Array.of(start);
-    for (let i = 1; i <= NEW_TOKENS; i++) {
-      let logits: Float32Array = new Float32Array(0);
-      const dt = await time(async () => void (logits = await s.step(tok, i)));
-      if (i === 1) add('step1', dt);
-      if (i === NEW_TOKENS) add('step16', dt);
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
-      tok = BigInt64Array.of(BigInt(best));
-    }
+    const steps = await timeSteps(model, px1);
+    add('step1', steps.step1);
+    add('step16', steps.step16);
     add('greedy', await time(() => model.generate(px1, gen)));
     add('beam4', await time(() => model.generate(px1, { ...gen, num_beams: 4 })));
     if (tjs) add('tjs', await time(() => tjs!.generate()));
+    add('q8_enc1', await time(() => q8.decoderSession(px1)));
+    const q8steps = await timeSteps(q8, px1);
+    add('q8_step1', q8steps.step1);
+    add('q8_step16', q8steps.step16);
+    add('q8_greedy', await time(() => q8.generate(px1, gen)));
     if (trainer) add('train', trainBatch / (await time(trainer)));
   }
   await Promise.all(Object.values(probes).map((p) => p?.dispose()));
@@ -173,8 +174,27 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     train_samples_per_s: m('train'),
     train_batch: trainer ? trainBatch : null,
     transformers_js_greedy_s: m('tjs'),
+    int8: { encoder_b1_s: m('q8_enc1')!, step1_s: m('q8_step1')!, step16_s: m('q8_step16')!, greedy_s: m('q8_greedy')! },
     peak_rss_mb: peakRss,
   };
+}
+
+/** Times of decode step 1 and step NEW_TOKENS of a greedy loop driven by hand (the encoder ran before). */
+async function timeSteps(model: VisionEncoderDecoderModel, px: Tensor): Promise<{ step1: number; step16: number }> {
+  const s = await model.decoderSession(px);
+  const V = s.vocab_size;
+  let tok = BigInt64Array.of(BigInt(model.config.decoder_start_token_id ?? 0));
+  const out = { step1: 0, step16: 0 };
+  for (let i = 1; i <= NEW_TOKENS; i++) {
+    let logits: Float32Array = new Float32Array(0);
+    const dt = await time(async () => void (logits = await s.step(tok, i)));
+    if (i === 1) out.step1 = dt;
+    if (i === NEW_TOKENS) out.step16 = dt;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
+    tok = BigInt64Array.of(BigInt(best));
+  }
+  return out;
 }
 
 /** Export the model, load the folder in transformers.js (offline, 2 threads as ours), and a greedy-16 closure. */

@@ -25,6 +25,8 @@ export interface ModelResult {
   train_samples_per_s: number | null;
   train_batch: number | null;
   transformers_js_greedy_s: number | null;
+  /** The same weights with model.dtype = 'int8' (int8 weight matrices, dynamically quantized activations). */
+  int8: { encoder_b1_s: number; step1_s: number; step16_s: number; greedy_s: number };
   peak_rss_mb: number;
 }
 
@@ -107,6 +109,29 @@ export function printReport(rep: Report): void {
     ]),
   );
   out.push('');
+  out.push("int8 (model.dtype = 'int8'; speed-up = float32 time / int8 time, same rounds; x bound = against the float32 bounds above):");
+  out.push(
+    pad([
+      ['model', 'encoder b1', 'speed-up', 'step 1', 'speed-up', 'step 16', 'speed-up', 'x f32 bound', 'greedy 16', 'speed-up'],
+      ...rep.results.map((r) => {
+        const b = boundsOf(r);
+        const q = r.int8;
+        return [
+          r.name,
+          ms(q.encoder_b1_s),
+          x(r.encoder_s.b1, q.encoder_b1_s),
+          ms(q.step1_s),
+          x(r.step_s.step1, q.step1_s),
+          ms(q.step16_s),
+          x(r.step_s.step16, q.step16_s),
+          x(q.step16_s, b.step16),
+          ms(q.greedy_s),
+          x(r.greedy_s, q.greedy_s),
+        ];
+      }),
+    ]),
+  );
+  out.push('');
   out.push('Bound times: ' + rep.results.map((r) => {
     const b = boundsOf(r);
     return `${r.name} encoder ${ms(b.enc1)} (${r.encoder_gflop.b1.toFixed(1)} GFLOP), step ${ms(b.step16)} (${(r.step_bytes.step16 / 1e6).toFixed(0)} MB; copy bound ${ms(b.step16Copy)}), greedy ${ms(b.greedy)}`;
@@ -126,10 +151,10 @@ export function printReport(rep: Report): void {
     row('PyTorch beam-4 (2.79 s) / ours', PYTORCH.beam4 / vg.beam4_s, 2, r2, false);
     row('beam-4 / greedy', vg.beam4_s / vg.greedy_s, 1.3, r2);
     if (vg.transformers_js_greedy_s !== null) row('transformers.js greedy / ours', vg.transformers_js_greedy_s / vg.greedy_s, 1, r2, false);
+    row('int8 decode step 16 speed-up', vg.step_s.step16 / vg.int8.step16_s, 2.5, r2, false);
     out.push('');
     out.push(`ViT-B/16 + GPT-2, greedy 16 tokens: ours ${ms(vg.greedy_s)}, bound ${ms(b.greedy)} (${x(vg.greedy_s, b.greedy)}), transformers.js on the same exported weights ${vg.transformers_js_greedy_s === null ? 'not installed' : ms(vg.transformers_js_greedy_s)}, PyTorch 1.13 eager ${PYTORCH.greedy} s (DESIGN.md, not this run)`);
     out.push(pad(rows));
-    out.push('(int8 decode-step target: no int8 path yet.)');
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -13,6 +13,7 @@ import { generate as runGenerate, prepareGenerationConfig } from '../generation/
 import type { DecoderSession, GenerateOutput } from '../generation/types.js';
 import { fileExists, type ResolveOptions } from '../hub/hub.js';
 import { CompiledGraph, SessionCache } from '../runtime/session.js';
+import { quantizeWeightsInt8 } from '../graph/quantize.js';
 import { Tensor } from '../runtime/tensor.js';
 import { saveSafetensors } from '../weights/index.js';
 import type { DecoderArch, EncoderArch, KV } from './architectures.js';
@@ -77,7 +78,17 @@ export interface FromPretrainedOptions extends ResolveOptions {
   config?: VisionEncoderDecoderConfig;
   /** Seed of the random initialisation of weights the checkpoint lacks. */
   seed?: number;
+  /** Weights generate() computes with (see VisionEncoderDecoderModel.dtype); default 'float32'. */
+  dtype?: InferenceDtype;
 }
+
+/**
+ * The weights of the generation graphs: 'float32', or 'int8' — every weight matrix quantized
+ * per output column, activations quantized per call (ONNX Runtime's DynamicQuantizeMatMul).
+ * Training, forward() and saved checkpoints stay float32 either way.
+ */
+export type InferenceDtype = 'float32' | 'int8';
+const INFERENCE_DTYPES: readonly InferenceDtype[] = ['float32', 'int8'];
 
 const FORWARD_KEYS = new Set([
   'pixel_values', 'labels', 'decoder_input_ids', 'decoder_attention_mask', 'encoder_outputs', 'decoder_inputs_embeds',
@@ -156,6 +167,7 @@ export class VisionEncoderDecoderModel {
    */
   private weightsVersion = 0;
   private bakedVersion = -1;
+  private inferenceDtype: InferenceDtype = 'float32';
   private dropoutSeed = 0;
 
   constructor({ config, weights, seed = 0 }: { config: VisionEncoderDecoderConfig; weights?: Map<string, Tensor>; seed?: number }) {
@@ -539,13 +551,14 @@ export class VisionEncoderDecoderModel {
   }
 
   static async from_pretrained(pathOrId: string, options: FromPretrainedOptions = {}): Promise<VisionEncoderDecoderModel> {
-    const { config: given, seed, ...resolve } = options;
+    const { config: given, seed, dtype, ...resolve } = options;
     const config = given ?? (await VisionEncoderDecoderConfig.from_pretrained(pathOrId, resolve));
     if (!(config instanceof VisionEncoderDecoderConfig)) {
       throw new Error(`${pathOrId}: config.json has model_type '${(config as PretrainedConfig).model_type}', expected 'vision-encoder-decoder'`);
     }
     const weights = await loadCheckpointWeights(pathOrId, resolve);
     const model = new VisionEncoderDecoderModel({ config, weights, seed });
+    if (dtype !== undefined) model.dtype = dtype;
     model.loading_info = model.reportLoading(pathOrId, new Set(weights.keys()));
     if (await fileExists(pathOrId, 'generation_config.json', resolve)) {
       model.generation_config = await GenerationConfig.from_pretrained(pathOrId, resolve);
@@ -625,6 +638,22 @@ export class VisionEncoderDecoderModel {
   // ------------------------------------------------------------------------------------------
   // Generation
 
+  /** The weights generate() computes with ('float32' or 'int8'); setting it rebuilds the generation sessions. */
+  get dtype(): InferenceDtype {
+    return this.inferenceDtype;
+  }
+  set dtype(value: InferenceDtype) {
+    if (!INFERENCE_DTYPES.includes(value)) throw new Error(`dtype must be one of ${INFERENCE_DTYPES.map((d) => `'${d}'`).join(', ')}, got ${JSON.stringify(value)}`);
+    if (value !== this.inferenceDtype) this.weightsVersion++;
+    this.inferenceDtype = value;
+  }
+
+  /** Serialise and open a generation graph, quantizing its weight matrices first when dtype is int8. */
+  private compileForGeneration(g: Graph, outputs: Record<string, Sym>, label: string): Promise<CompiledGraph> {
+    if (this.inferenceDtype === 'int8') quantizeWeightsInt8(g);
+    return CompiledGraph.create(g, outputs, { label });
+  }
+
   /** The encoder graph: pixel_values → each decoder layer's cross-attention K/V. */
   private encoderSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:encoder', async () => {
@@ -639,7 +668,7 @@ export class VisionEncoderDecoderModel {
         outputs[`cross.${i}.key`] = l.key;
         outputs[`cross.${i}.value`] = l.value;
       });
-      return CompiledGraph.create(g, outputs, { label: 'encoder' });
+      return this.compileForGeneration(g, outputs, 'encoder');
     });
   }
 
@@ -664,7 +693,7 @@ export class VisionEncoderDecoderModel {
         outputs[`present.${i}.key`] = kv.key;
         outputs[`present.${i}.value`] = kv.value;
       });
-      return CompiledGraph.create(g, outputs, { label: 'decoder step' });
+      return this.compileForGeneration(g, outputs, 'decoder step');
     });
   }
 

@@ -1,0 +1,93 @@
+// Weight-only int8 for inference graphs: every MatMul / Gemm whose right operand is a baked 2-D
+// weight becomes ONNX Runtime's DynamicQuantizeMatMul (com.microsoft). The weight is stored as
+// int8 with one symmetric scale per output column; the activations are quantized to uint8 per
+// call by the kernel itself. A decode step streams its weights once per token, so a quarter of
+// the bytes is most of the speed-up; attention products (activation × activation) stay float.
+
+import { type Graph, type Node, type Sym } from './graph.js';
+import { Tensor } from '../runtime/tensor.js';
+
+/** Per-column symmetric int8 of B [K, N] (given as `at(k, n)`): B ≈ q[k, n] · scale[n]. */
+export function quantizeColumns(K: number, N: number, at: (k: number, n: number) => number): { q: Int8Array; scale: Float32Array } {
+  const scale = new Float32Array(N);
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) {
+      const a = Math.abs(at(k, n));
+      if (a > scale[n]!) scale[n] = a;
+    }
+  }
+  for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / 127 : 1;
+  const q = new Int8Array(K * N);
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-127, Math.min(127, Math.round(at(k, n) / scale[n]!)));
+  }
+  return { q, scale };
+}
+
+/** The weight behind `s` when it is a baked rank-2 parameter (not a buffer or constant). */
+function bakedMatrix(graph: Graph, s: Sym | null): Tensor | null {
+  if (!s || s.node || !graph.params.has(s.name)) return null;
+  const t = graph.initializers.get(s.name);
+  return t && t.type === 'float32' && t.dims.length === 2 ? t : null;
+}
+
+/**
+ * Rewrites `graph` in place; returns how many products were quantized. Only top-level nodes are
+ * visited (generation graphs have no branches). Call it on graphs whose weights are initializers.
+ */
+export function quantizeWeightsInt8(graph: Graph): number {
+  const cache = new Map<string, { q: Sym; scale: Sym }>();
+  const quantized = (key: string, K: number, N: number, at: (k: number, n: number) => number) => {
+    let e = cache.get(key);
+    if (!e) {
+      const { q, scale } = quantizeColumns(K, N, at);
+      e = { q: graph.constant(new Tensor('int8', q, [K, N]), 'q8_weight'), scale: graph.constant(new Tensor('float32', scale, [N]), 'q8_scale') };
+      cache.set(key, e);
+    }
+    return e;
+  };
+  let count = 0;
+  for (const node of graph.nodes as Node[]) {
+    let a: Sym | null = null;
+    let b: { q: Sym; scale: Sym } | null = null;
+    let bias: Sym | null = null;
+    if (node.op === 'MatMul' && node.domain === '') {
+      a = node.inputs[0]!;
+      const rhs = node.inputs[1]!;
+      const direct = bakedMatrix(graph, rhs);
+      const src = rhs.node;
+      if (direct) {
+        // B stored [K, N] (GPT-2's Conv1D).
+        const [K, N] = direct.dims as [number, number];
+        const d = direct.data as Float32Array;
+        b = quantized(rhs.name, K, N, (k, n) => d[k * N + n]!);
+      } else if (src && src.op === 'Transpose' && (src.attrs.perm?.value as number[] | undefined)?.join() === '1,0') {
+        // B = Wᵀ with W [N, K] (torch.nn.Linear).
+        const w = bakedMatrix(graph, src.inputs[0]!);
+        if (w) {
+          const [N, K] = w.dims as [number, number];
+          const d = w.data as Float32Array;
+          b = quantized(`${src.inputs[0]!.name}ᵀ`, K, N, (k, n) => d[n * K + k]!);
+        }
+      }
+    } else if (node.op === 'Gemm' && node.domain === '' && node.attrs.transB?.value === 1 && !node.attrs.transA?.value && node.attrs.alpha === undefined && node.attrs.beta === undefined) {
+      const w = bakedMatrix(graph, node.inputs[1]!);
+      const c = node.inputs[2] ?? null;
+      if (w && (!c || c.rank === 1)) {
+        a = node.inputs[0]!;
+        const [N, K] = w.dims as [number, number];
+        const d = w.data as Float32Array;
+        b = quantized(`${node.inputs[1]!.name}ᵀ`, K, N, (k, n) => d[n * K + k]!);
+        bias = c;
+      }
+    }
+    if (!a || !b) continue;
+    const m = node as { -readonly [P in keyof Node]: Node[P] };
+    m.op = 'DynamicQuantizeMatMul';
+    m.domain = 'com.microsoft';
+    m.inputs = bias ? [a, b.q, b.scale, null, bias] : [a, b.q, b.scale];
+    m.attrs = {};
+    count++;
+  }
+  return count;
+}
