@@ -97,3 +97,37 @@ for (const name of ['vit-gpt2', 'vit-trocr', 'deit24-bart24', 'vit-mbart40', 'be
     assert.ok(err > 0, `${name}: int8 sessions were not used`);
   });
 }
+
+test("save_pretrained({ dtype: 'float16' }): half the file, reloads as float32 within fp16 rounding", async () => {
+  const { mkdtempSync, rmSync, statSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const c = loadCase('vit-trocr');
+  const model = await VisionEncoderDecoderModel.from_pretrained(join(c.dir, 'model'));
+  const dir = mkdtempSync(join(tmpdir(), 'ved-fp16-'));
+  try {
+    await model.save_pretrained(join(dir, 'f32'));
+    await model.save_pretrained(join(dir, 'f16'), { dtype: 'float16' });
+    const size = (d: string) => statSync(join(dir, d, 'model.safetensors')).size;
+    assert.ok(size('f16') < 0.55 * size('f32'), `${size('f16')} vs ${size('f32')} bytes`);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'f16', 'config.json'), 'utf8')).dtype, 'float16');
+    assert.equal(model.config.dtype, 'float32', 'the model itself stays float32');
+    const half = await VisionEncoderDecoderModel.from_pretrained(join(dir, 'f16'));
+    for (const [name, t] of model.state_dict()) {
+      const h = half.state_dict().get(name)!;
+      assert.equal(h.type, 'float32');
+      const a = t.data as Float32Array;
+      const b = h.data as Float32Array;
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= Math.abs(a[i]!) * 2 ** -11 + 6e-8, `${name}[${i}]`);
+    }
+    const inputs = { pixel_values: c.io.get('pixel_values')!, labels: c.io.get('labels')! };
+    const want = (await model.forward(inputs)).logits as Tensor;
+    const got = (await half.forward(inputs)).logits as Tensor;
+    const w = want.data as Float32Array;
+    const range = Math.max(...w) - Math.min(...w);
+    const err = Math.max(...(got.data as Float32Array).map((v, i) => Math.abs(v - w[i]!)));
+    assert.ok(err / range < 1e-2 && err > 0, `fp16 weights move logits by ${err / range} of their range`);
+    await assert.rejects(model.save_pretrained(join(dir, 'x'), { dtype: 'bfloat16' as never }), /dtype must be 'float32' or 'float16', got "bfloat16"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -15,7 +15,7 @@ import { fileExists, type ResolveOptions } from '../hub/hub.js';
 import { CompiledGraph, SessionCache } from '../runtime/session.js';
 import { quantizeWeightsInt8 } from '../graph/quantize.js';
 import { Tensor } from '../runtime/tensor.js';
-import { saveSafetensors } from '../weights/index.js';
+import { float32ToFloat16, saveSafetensors } from '../weights/index.js';
 import type { DecoderArch, EncoderArch, KV } from './architectures.js';
 import { loadCheckpointWeights } from './checkpoint.js';
 import { AutoConfig, type PretrainedConfig, splitEncoderDecoderKwargs, VisionEncoderDecoderConfig } from './configuration.js';
@@ -541,13 +541,31 @@ export class VisionEncoderDecoderModel {
     return new Set(decoder.tiedKeys(this.config.decoder as AnyConfig).map((k) => `decoder.${k}`));
   }
 
-  async save_pretrained(dir: string): Promise<void> {
+  /**
+   * config.json, generation_config.json and model.safetensors, as Python's save_pretrained.
+   * `dtype: 'float16'` stores the weights as half floats (half the file, as `model.half()` in
+   * Python); loading widens them back to float32, the precision every computation here uses.
+   */
+  async save_pretrained(dir: string, { dtype = 'float32' }: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {
+    if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`save_pretrained: dtype must be 'float32' or 'float16', got ${JSON.stringify(dtype)}`);
     mkdirSync(dir, { recursive: true });
     const arch = this.config.architectures;
     if (!arch || arch.length === 0) this.config.architectures = ['VisionEncoderDecoderModel'];
-    await this.config.save_pretrained(dir);
+    const saved = this.config.dtype;
+    this.config.dtype = dtype;
+    try {
+      await this.config.save_pretrained(dir);
+    } finally {
+      this.config.dtype = saved;
+    }
     await this.generation_config.save_pretrained(dir);
-    await saveSafetensors(join(dir, 'model.safetensors'), this.state_dict(), { format: 'pt' });
+    let weights = this.state_dict();
+    if (dtype === 'float16') {
+      const half = new Map<string, Tensor>();
+      for (const [k, t] of weights) half.set(k, t.type === 'float32' ? new Tensor('float16', float32ToFloat16(t.data as Float32Array), [...t.dims]) : t);
+      weights = half;
+    }
+    await saveSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt' });
   }
 
   static async from_pretrained(pathOrId: string, options: FromPretrainedOptions = {}): Promise<VisionEncoderDecoderModel> {
