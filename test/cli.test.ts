@@ -84,6 +84,8 @@ test('errors: one line on stderr, exit 2 for the command line, 1 for the work', 
     [['info'], 2, /^ved info: expected one MODEL, got 0/],
     [['info', '--json', '--frob', dir], 2, /^ved info: unknown option --frob/],
     [['eval', dir], 2, /^ved eval: --data DIR is required/],
+    [['caption', '--model', dir, '--dtype', 'int4', IMG('wide_rgb.png')], 2, /^ved caption: --dtype must be float32 or int8, got 'int4'/],
+    [['eval', dir, '--data', dir, '--dtype', 'fp16'], 2, /^ved eval: --dtype must be float32 or int8, got 'fp16'/],
     [['eval', dir, '--data', join(tmpdir(), 'no-such-dataset')], 1, /^ved eval: --data .*no-such-dataset: .*does not exist/],
   ];
   for (const [args, code, message] of cases) {
@@ -191,6 +193,10 @@ test('ved ocr --model: several images in batches, from a folder and a glob, labe
   assert.deepEqual(rows.map((r) => r.file), files);
   assert.deepEqual(rows.map((r) => r.text), texts);
   assert.deepEqual(rows.map((r) => r.token_ids), [...first.rows, ...second.rows].map((r) => trimRow(r, [2])));
+  // --dtype int8 runs the quantized sessions: one line per image all the same.
+  const q8 = ved('ocr', '--model', dir, '--dtype', 'int8', '--json', imgDir);
+  assert.equal(q8.code, 0, q8.stderr);
+  assert.deepEqual(q8.stdout.trim().split('\n').map((l) => JSON.parse(l).file), files);
 });
 
 test('ved eval: CER, WER and BLEU of the generated texts against the dataset', async () => {

@@ -19,6 +19,7 @@ Options:
   --batch-size N        images per forward pass (default 8)
   --num-beams N         beam search with N beams (default: the model's generation config)
   --max-new-tokens N    at most N generated tokens per image (default: the model's)
+  --dtype float32|int8  weights to compute with (int8: every weight matrix quantized; default float32)
   --json                print one JSON object: {"model", "data", "split", "examples", "failed",
                         "cer", "wer", "bleu", "seconds"}
   -h, --help            show this help
@@ -33,6 +34,7 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   'num-beams': { type: 'string' },
   'max-new-tokens': { type: 'string' },
+  dtype: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -68,6 +70,8 @@ export const evaluate: Command = {
     const batchSize = positiveInt('eval', '--batch-size', values['batch-size']) ?? 8;
     const numBeams = positiveInt('eval', '--num-beams', values['num-beams']);
     const maxNewTokens = positiveInt('eval', '--max-new-tokens', values['max-new-tokens']);
+    const dtype = values.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'int8') throw new UsageError(`ved eval: --dtype must be float32 or int8, got '${dtype}'`);
     const model = positionals[0]!;
     const modelId = checkModelArg('eval', 'MODEL', model);
 
@@ -80,7 +84,7 @@ export const evaluate: Command = {
     const { VisionEncoderDecoderModel } = await import('../models/vision_encoder_decoder.js');
     const { AutoProcessor } = await import('../processing/processors.js');
     const { bleu, cer, wer } = await import('../training/metrics.js');
-    const vedModel = await VisionEncoderDecoderModel.from_pretrained(modelId).catch((e: Error) => {
+    const vedModel = await VisionEncoderDecoderModel.from_pretrained(modelId, { dtype }).catch((e: Error) => {
       throw new Error(`ved eval: cannot load the model ${model}: ${e.message}`);
     });
     const processor = await AutoProcessor.from_pretrained(modelId).catch((e: Error) => {
