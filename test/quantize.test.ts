@@ -46,7 +46,8 @@ test('quantizeWeightsInt8 rewrites Linear, Conv1D and tied-head products on para
   const reference = await CompiledGraph.create(g, { y: buffer });
   const px = rand([3, 16]);
   const want = (await reference.run({ x: px })).y!;
-  assert.equal(quantizeWeightsInt8(g), 3);
+  assert.equal(quantizeWeightsInt8(g, [buffer]), 3);
+  assert.equal(g.nodes.filter((n) => n.op === 'Identity').length, 2, 'the Linear and Conv1D bias Adds moved into the kernel');
   assert.deepEqual(g.nodes.filter((n) => n.op === 'DynamicQuantizeMatMul').length, 3);
   const quantized = await CompiledGraph.create(g, { y: buffer });
   const got = (await quantized.run({ x: px })).y!;

@@ -34,8 +34,13 @@ function bakedMatrix(graph: Graph, s: Sym | null): Tensor | null {
 /**
  * Rewrites `graph` in place; returns how many products were quantized. Only top-level nodes are
  * visited (generation graphs have no branches). Call it on graphs whose weights are initializers.
+ * A bias Add that is a product's only consumer moves into the kernel (one op less per Linear),
+ * unless the product itself is one of `outputs`.
  */
-export function quantizeWeightsInt8(graph: Graph): number {
+export function quantizeWeightsInt8(graph: Graph, outputs: readonly Sym[] = []): number {
+  const consumers = new Map<Sym, Node[]>();
+  for (const n of graph.nodes) for (const x of n.inputs) if (x) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+  const kept = new Set(outputs);
   const cache = new Map<string, { q: Sym; scale: Sym }>();
   const quantized = (key: string, K: number, N: number, at: (k: number, n: number) => number) => {
     let e = cache.get(key);
@@ -83,6 +88,18 @@ export function quantizeWeightsInt8(graph: Graph): number {
     }
     if (!a || !b) continue;
     const m = node as { -readonly [P in keyof Node]: Node[P] };
+    const y = node.outputs[0]!;
+    const users = consumers.get(y) ?? [];
+    if (!bias && users.length === 1 && users[0]!.op === 'Add' && users[0]!.domain === '' && !kept.has(y)) {
+      const add = users[0]! as { -readonly [P in keyof Node]: Node[P] };
+      const other = add.inputs[0] === y ? add.inputs[1]! : add.inputs[0]!;
+      const N = y.shape[y.rank - 1];
+      if (other !== y && !other.node && graph.params.has(other.name) && other.rank === 1 && other.dtype === 'float32' && other.shape[0] === N) {
+        bias = other;
+        add.op = 'Identity'; // ORT drops it
+        add.inputs = [y];
+      }
+    }
     m.op = 'DynamicQuantizeMatMul';
     m.domain = 'com.microsoft';
     m.inputs = bias ? [a, b.q, b.scale, null, bias] : [a, b.q, b.scale];

@@ -668,7 +668,7 @@ export class VisionEncoderDecoderModel {
 
   /** Serialise and open a generation graph, quantizing its weight matrices first when dtype is int8. */
   private compileForGeneration(g: Graph, outputs: Record<string, Sym>, label: string): Promise<CompiledGraph> {
-    if (this.inferenceDtype === 'int8') quantizeWeightsInt8(g);
+    if (this.inferenceDtype === 'int8') quantizeWeightsInt8(g, Object.values(outputs));
     return CompiledGraph.create(g, outputs, { label });
   }
 
