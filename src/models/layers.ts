@@ -1,7 +1,7 @@
 // Pieces shared by architectures whose semantics really are identical: multi-head attention's
 // reshapes and its softmax(QKᵀ)V core, and the additive masks.
 
-import { type Sym } from '../graph/graph.js';
+import { type Dim, type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 
 /** torch.finfo(torch.float32).min: what transformers adds at masked positions. */
@@ -23,12 +23,43 @@ export function mergeHeads(x: Sym, heads: number, headDim: number): Sym {
  * context [B, H, T, D] and the attention probabilities.
  */
 export function attention(q: Sym, k: Sym, v: Sym, opts: { scale: number; mask?: Sym | null; bias?: Sym | null; dropout?: (p: Sym) => Sym }): { context: Sym; probs: Sym } {
+  if (typeof q.shape[0] === 'string' && typeof k.shape[0] === 'string' && q.shape[0] !== k.shape[0] && !q.shape[0].startsWith('?') && !k.shape[0].startsWith('?')) {
+    return groupedAttention(q, k, v, opts);
+  }
   let scores = F.mul(F.matmul(q, F.transposeLast(k)), opts.scale);
   if (opts.bias) scores = F.add(scores, opts.bias);
   if (opts.mask) scores = F.add(scores, opts.mask);
   const probs = F.softmax(scores, -1);
   const dropped = opts.dropout ? opts.dropout(probs) : probs;
   return { context: F.matmul(dropped, v), probs };
+}
+
+/**
+ * Attention of many query rows against fewer K/V rows: q [I·n, H, T, D] (n beams or returned
+ * sequences per image, image-major) and k, v [I, H, S, D] with a different named batch dim. The
+ * n rows of an image become n·T query positions of one product, so cross-attention K/V is never
+ * copied per beam. Same numbers as repeating K/V n times (each output row is the same dot
+ * products); masks and biases are not needed for image cross-attention and are refused.
+ */
+function groupedAttention(q: Sym, k: Sym, v: Sym, opts: { scale: number; mask?: Sym | null; bias?: Sym | null; dropout?: (p: Sym) => Sym }): { context: Sym; probs: Sym } {
+  if (opts.mask || opts.bias) throw new Error('attention: K/V shared by several query rows (grouped) takes no mask or bias');
+  const g = q.graph;
+  const [B, H, T, D] = q.shape as [Dim, Dim, Dim, Dim];
+  const [I, , S] = k.shape as [Dim, Dim, Dim, Dim];
+  const dims = (x: Sym, from: number, to: number) => F.slice(F.shapeOf(x), [from], [to], [0]);
+  const reshapeTo = (x: Sym, shape: Sym, out: Dim[]) => g.addNode('Reshape', [x, shape], {}, [{ dtype: x.dtype, shape: out }])[0]!;
+  // [I·n, H, T, D] → [I, n, H, T, D] → [I, H, n, T, D] → [I, H, n·T, D]
+  const q5 = reshapeTo(q, F.concat([dims(k, 0, 1), g.int64s([-1]), dims(q, 1, 4)], 0), [I, '?n', H, T, D]);
+  const qg = F.reshape(F.transpose(q5, [0, 2, 1, 3, 4]), [0, 0, -1, D as number]);
+  const scores = F.mul(F.matmul(qg, F.transposeLast(k)), opts.scale);
+  const probs = F.softmax(scores, -1);
+  const dropped = opts.dropout ? opts.dropout(probs) : probs;
+  // Back: [I, H, n·T, X] → [I, H, n, T, X] → [I, n, H, T, X] → [I·n, H, T, X]
+  const ungroup = (x: Sym, last: Dim) => {
+    const x5 = reshapeTo(x, F.concat([dims(k, 0, 2), g.int64s([-1]), dims(q, 2, 3), dims(x, 3, 4)], 0), [I, H, '?n', T, last]);
+    return reshapeTo(F.transpose(x5, [0, 2, 1, 3, 4]), F.concat([dims(q, 0, 3), dims(x, 3, 4)], 0), [B, H, T, last]);
+  };
+  return { context: ungroup(F.matmul(dropped, v), D), probs: ungroup(probs, S) };
 }
 
 /**

@@ -701,7 +701,8 @@ export class VisionEncoderDecoderModel {
       const cross: KV[] = [];
       for (let i = 0; i < cs.layers; i++) {
         past.push({ key: g.input(`past.${i}.key`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]), value: g.input(`past.${i}.value`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]) });
-        cross.push({ key: g.input(`cross.${i}.key`, 'float32', ['batch', cs.heads, 'enc_seq', cs.head_dim]), value: g.input(`cross.${i}.value`, 'float32', ['batch', cs.heads, 'enc_seq', cs.head_dim]) });
+        // One row of cross-attention K/V per image, however many beams or sequences each image has.
+        cross.push({ key: g.input(`cross.${i}.key`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]), value: g.input(`cross.${i}.value`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]) });
       }
       const out = archs(this.config).decoder.forward(ctx.scope('decoder'), this.config.decoder as AnyConfig, { input_ids: ids, past, cross });
       const V = (this.config.decoder as AnyConfig).vocab_size as number;
@@ -727,7 +728,7 @@ export class VisionEncoderDecoderModel {
     const encOut = await encoder.run({ pixel_values });
     const cs = this.cacheShape();
     let rows = pixel_values.dims[0]!;
-    let cross: Tensor[] = [];
+    const cross: Tensor[] = [];
     for (let i = 0; i < cs.layers; i++) cross.push(encOut[`cross.${i}.key`]!, encOut[`cross.${i}.value`]!);
     let past: Tensor[] = [];
     for (let i = 0; i < 2 * cs.layers; i++) past.push(Tensor.zeros('float32', [rows, cs.heads, 0, cs.head_dim]));
@@ -735,7 +736,7 @@ export class VisionEncoderDecoderModel {
     return {
       vocab_size: V,
       expand(n: number) {
-        cross = cross.map((t) => repeatRows(t, n));
+        // Cross-attention K/V stays one row per image: the step graph groups each image's rows.
         past = past.map((t) => repeatRows(t, n));
         rows *= n;
       },
