@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { AutoConfig, VisionEncoderDecoderConfig } from '../src/models/configuration.js';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
@@ -252,7 +252,9 @@ test('Ctrl-C on a running `ved train` process saves a checkpoint (exit 130); --r
   assert.ok(step >= 3 && step < 400, `stopped at ${step}`);
   assert.deepEqual(readLog(out).map((e) => e.step), Array.from({ length: step }, (_, i) => i + 1));
   // Resume with fewer total steps than planned: continue to 'step + 2'.
-  const r = await runCli(['--resume', 'latest', '--output-dir', out, '--data', data, '--max-steps', String(step + 2), '--json']);
+  // The run's data options come back from ved_train_data.json: no --data needed.
+  assert.equal(JSON.parse(readFileSync(join(out, 'ved_train_data.json'), 'utf8')).data, resolve(data));
+  const r = await runCli(['--resume', 'latest', '--output-dir', out, '--max-steps', String(step + 2), '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout.trim()).global_step, step + 2);
   assert.deepEqual(readLog(out).map((e) => e.step), Array.from({ length: step + 2 }, (_, i) => i + 1));

@@ -2,7 +2,7 @@
 // dataset with the Trainer. The model comes from two configs (random init), from an encoder and
 // a decoder checkpoint, from a whole checkpoint, or from a Trainer checkpoint to resume.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoConfig, VisionEncoderDecoderConfig, type PretrainedConfig } from '../models/configuration.js';
@@ -27,7 +27,8 @@ Model source (one of):
                                a pretrained encoder and decoder (cross-attention is new)
   --model PATH|ID              continue training a VisionEncoderDecoder checkpoint
   --resume DIR|latest          continue a Trainer checkpoint (latest: the newest in
-                               --output-dir); its training_args.json supplies the defaults
+                               --output-dir); its training_args.json supplies the defaults,
+                               and the run's ved_train_data.json the data options
 
 Model pieces:
   --tokenizer PATH|ID          tokenizer (default: the model folder; with --encoder/--decoder:
@@ -40,7 +41,7 @@ Model pieces:
 
 Data:
   --data DIR                   imagefolder dataset: metadata.jsonl/.csv (file_name, text) or
-                               train/ and validation/ subfolders (required)
+                               train/ and validation/ subfolders (required, except to resume)
   --validation-data DIR        evaluation set (default: DIR's validation/ folder, if any)
   --validation-fraction F      hold out this fraction of the training rows for evaluation
   --on-bad-row skip|error      a bad metadata row is skipped with a warning (default) or fatal
@@ -254,6 +255,31 @@ function checkVocab(model: VisionEncoderDecoderModel, tokenizer: PreTrainedToken
   }
 }
 
+// The data options of a run, kept beside its checkpoints so that --resume needs only the
+// checkpoint (HF's TrainingArguments, and so training_args.json, do not record the dataset).
+const DATA_FILE = 'ved_train_data.json';
+const DATA_KEYS = ['data', 'validation-data', 'validation-fraction', 'on-bad-row'] as const;
+
+function definedOnly(v: Values, keys: readonly string[]): Partial<Values> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if ((v as Record<string, unknown>)[k] !== undefined) out[k] = (v as Record<string, unknown>)[k];
+  return out as Partial<Values>;
+}
+
+function savedDataOptions(runDir: string): Partial<Values> {
+  const file = join(runDir, DATA_FILE);
+  return existsSync(file) ? definedOnly(readJsonFile(file, '--resume') as Values, DATA_KEYS) : {};
+}
+
+function saveDataOptions(outputDir: string, v: Values): void {
+  const saved: Record<string, unknown> = definedOnly(v, DATA_KEYS);
+  for (const k of ['data', 'validation-data'] as const) if (typeof saved[k] === 'string') saved[k] = resolve(saved[k] as string);
+  mkdirSync(outputDir, { recursive: true });
+  const file = join(outputDir, DATA_FILE);
+  writeFileSync(`${file}.tmp`, JSON.stringify(saved, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
 async function loadDatasets(v: Values, seed: number, io: TrainIO): Promise<{ train: ImageTextDataset; validation: ImageTextDataset | null }> {
   const data = v.data!;
   if (!existsSync(data)) usage(`--data: ${data} does not exist`);
@@ -408,13 +434,16 @@ async function run(argv: string[], io: TrainIO): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
-  if (values.data === undefined) usage('--data DIR is required');
+  if (values.data === undefined && values.resume === undefined) usage('--data DIR is required');
 
   const flags = trainingFlags(values);
   const built = await buildModel(values, flags.seed ?? 42, values['output-dir']);
   const { resume_from_checkpoint: _r, output_dir: savedOut, ...saved } = built.savedArgs;
   const outputDir = values['output-dir'] ?? (built.resume ? (savedOut ?? dirname(resolve(built.resume))) : undefined);
   if (outputDir === undefined) usage('--output-dir DIR is required');
+  if (built.resume) Object.assign(values, { ...savedDataOptions(dirname(resolve(built.resume))), ...definedOnly(values, DATA_KEYS) });
+  if (values.data === undefined) usage(`--data DIR is required (${join(dirname(resolve(built.resume!)), DATA_FILE)} does not record it)`);
+  saveDataOptions(outputDir!, values);
   const args: TrainingArguments = { ...saved, ...flags, output_dir: outputDir! };
   const { train, validation } = await loadDatasets(values, args.seed ?? 42, io);
 
