@@ -67,6 +67,13 @@ export function positiveInt(command: string, flag: string, value: string | undef
   return Number(value);
 }
 
+/** A --dtype value: the weights generate() computes with (VisionEncoderDecoderModel.dtype). */
+export function dtypeFlag(command: string, value: string | undefined): 'float32' | 'int8' {
+  const dtype = value ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'int8') throw new UsageError(`ved ${command}: --dtype must be float32 or int8, got '${dtype}'`);
+  return dtype;
+}
+
 /** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

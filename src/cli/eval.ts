@@ -2,7 +2,7 @@
 // texts against the references with CER, WER and BLEU-4 (as Hugging Face evaluate computes them).
 
 import type { ImageTextDataset } from '../training/datasets.js';
-import { checkModelArg, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
+import { checkModelArg, dtypeFlag, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
 
 const HELP = `Usage: ved eval [options] MODEL --data DIR
 
@@ -70,8 +70,7 @@ export const evaluate: Command = {
     const batchSize = positiveInt('eval', '--batch-size', values['batch-size']) ?? 8;
     const numBeams = positiveInt('eval', '--num-beams', values['num-beams']);
     const maxNewTokens = positiveInt('eval', '--max-new-tokens', values['max-new-tokens']);
-    const dtype = values.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'int8') throw new UsageError(`ved eval: --dtype must be float32 or int8, got '${dtype}'`);
+    const dtype = dtypeFlag('eval', values.dtype);
     const model = positionals[0]!;
     const modelId = checkModelArg('eval', 'MODEL', model);
 

@@ -7,7 +7,7 @@ import type { BaseStreamer } from '../generation/types.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { checkModelArg, packageRoot, parse, positiveInt, UsageError } from './common.js';
+import { checkModelArg, dtypeFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
 import { expandImageArgs } from './inputs.js';
 
 /** The model `ved ocr` uses without --model, relative to the package root. */
@@ -64,8 +64,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   const numBeams = positiveInt(command, '--num-beams', values['num-beams']);
   const maxNewTokens = positiveInt(command, '--max-new-tokens', values['max-new-tokens']);
   const batchSize = positiveInt(command, '--batch-size', values['batch-size']) ?? 1;
-  const dtype = values.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'int8') throw new UsageError(`ved ${command}: --dtype must be float32 or int8, got '${dtype}'`);
+  const dtype = dtypeFlag(command, values.dtype);
   if (positionals.length === 0) throw new UsageError(`ved ${command}: no IMAGE given (see 'ved ${command} --help')`);
 
   const files = expandImageArgs(command, positionals);

@@ -2,10 +2,11 @@
 // dataset with the Trainer. The model comes from two configs (random init), from an encoder and
 // a decoder checkpoint, from a whole checkpoint, or from a Trainer checkpoint to resume.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoConfig, VisionEncoderDecoderConfig, type PretrainedConfig } from '../models/configuration.js';
+import { writeFileAtomic } from '../models/python_json.js';
 import { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
 import { AutoImageProcessor, type BaseImageProcessor } from '../processing/image_processors.js';
 import { AutoTokenizer, type PreTrainedTokenizer } from '../processing/tokenizers.js';
@@ -271,13 +272,10 @@ function savedDataOptions(runDir: string): Partial<Values> {
   return existsSync(file) ? definedOnly(readJsonFile(file, '--resume') as Values, DATA_KEYS) : {};
 }
 
-function saveDataOptions(outputDir: string, v: Values): void {
+async function saveDataOptions(outputDir: string, v: Values): Promise<void> {
   const saved: Record<string, unknown> = definedOnly(v, DATA_KEYS);
   for (const k of ['data', 'validation-data'] as const) if (typeof saved[k] === 'string') saved[k] = resolve(saved[k] as string);
-  mkdirSync(outputDir, { recursive: true });
-  const file = join(outputDir, DATA_FILE);
-  writeFileSync(`${file}.tmp`, JSON.stringify(saved, null, 2) + '\n');
-  renameSync(`${file}.tmp`, file);
+  await writeFileAtomic(outputDir, DATA_FILE, JSON.stringify(saved, null, 2) + '\n');
 }
 
 async function loadDatasets(v: Values, seed: number, io: TrainIO): Promise<{ train: ImageTextDataset; validation: ImageTextDataset | null }> {
@@ -443,7 +441,7 @@ async function run(argv: string[], io: TrainIO): Promise<number> {
   if (outputDir === undefined) usage('--output-dir DIR is required');
   if (built.resume) Object.assign(values, { ...savedDataOptions(dirname(resolve(built.resume))), ...definedOnly(values, DATA_KEYS) });
   if (values.data === undefined) usage(`--data DIR is required (${join(dirname(resolve(built.resume!)), DATA_FILE)} does not record it)`);
-  saveDataOptions(outputDir!, values);
+  await saveDataOptions(outputDir!, values);
   const args: TrainingArguments = { ...saved, ...flags, output_dir: outputDir! };
   const { train, validation } = await loadDatasets(values, args.seed ?? 42, io);
 
