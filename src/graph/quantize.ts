@@ -39,7 +39,14 @@ function bakedMatrix(graph: Graph, s: Sym | null): Tensor | null {
  */
 export function quantizeWeightsInt8(graph: Graph, outputs: readonly Sym[] = []): number {
   const consumers = new Map<Sym, Node[]>();
-  for (const n of graph.nodes) for (const x of n.inputs) if (x) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+  for (const n of graph.nodes) {
+    for (const x of n.inputs) {
+      if (!x) continue;
+      const list = consumers.get(x);
+      if (list) list.push(n);
+      else consumers.set(x, [n]);
+    }
+  }
   const kept = new Set(outputs);
   const cache = new Map<string, { q: Sym; scale: Sym }>();
   const quantized = (key: string, K: number, N: number, at: (k: number, n: number) => number) => {
@@ -50,6 +57,12 @@ export function quantizeWeightsInt8(graph: Graph, outputs: readonly Sym[] = []):
       cache.set(key, e);
     }
     return e;
+  };
+  // B = Wᵀ for a weight W [N, K] stored as torch.nn.Linear keeps it.
+  const transposed = (w: Sym, t: Tensor) => {
+    const [N, K] = t.dims as [number, number];
+    const d = t.data as Float32Array;
+    return quantized(`${w.name}ᵀ`, K, N, (k, n) => d[n * K + k]!);
   };
   let count = 0;
   for (const node of graph.nodes as Node[]) {
@@ -67,22 +80,16 @@ export function quantizeWeightsInt8(graph: Graph, outputs: readonly Sym[] = []):
         const d = direct.data as Float32Array;
         b = quantized(rhs.name, K, N, (k, n) => d[k * N + n]!);
       } else if (src && src.op === 'Transpose' && (src.attrs.perm?.value as number[] | undefined)?.join() === '1,0') {
-        // B = Wᵀ with W [N, K] (torch.nn.Linear).
+        // B = Transpose(W) (torch.nn.Linear).
         const w = bakedMatrix(graph, src.inputs[0]!);
-        if (w) {
-          const [N, K] = w.dims as [number, number];
-          const d = w.data as Float32Array;
-          b = quantized(`${src.inputs[0]!.name}ᵀ`, K, N, (k, n) => d[n * K + k]!);
-        }
+        if (w) b = transposed(src.inputs[0]!, w);
       }
     } else if (node.op === 'Gemm' && node.domain === '' && node.attrs.transB?.value === 1 && !node.attrs.transA?.value && node.attrs.alpha === undefined && node.attrs.beta === undefined) {
       const w = bakedMatrix(graph, node.inputs[1]!);
       const c = node.inputs[2] ?? null;
       if (w && (!c || c.rank === 1)) {
         a = node.inputs[0]!;
-        const [N, K] = w.dims as [number, number];
-        const d = w.data as Float32Array;
-        b = quantized(`${node.inputs[1]!.name}ᵀ`, K, N, (k, n) => d[n * K + k]!);
+        b = transposed(node.inputs[1]!, w);
         bias = c;
       }
     }

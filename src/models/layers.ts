@@ -46,18 +46,21 @@ function groupedAttention(q: Sym, k: Sym, v: Sym, opts: { scale: number; mask?: 
   const g = q.graph;
   const [B, H, T, D] = q.shape as [Dim, Dim, Dim, Dim];
   const [I, , S] = k.shape as [Dim, Dim, Dim, Dim];
-  const dims = (x: Sym, from: number, to: number) => F.slice(F.shapeOf(x), [from], [to], [0]);
+  const qShape = F.shapeOf(q);
+  const kShape = F.shapeOf(k);
+  const dims = (shape: Sym, from: number, to: number) => F.slice(shape, [from], [to], [0]);
   const reshapeTo = (x: Sym, shape: Sym, out: Dim[]) => g.addNode('Reshape', [x, shape], {}, [{ dtype: x.dtype, shape: out }])[0]!;
   // [I·n, H, T, D] → [I, n, H, T, D] → [I, H, n, T, D] → [I, H, n·T, D]
-  const q5 = reshapeTo(q, F.concat([dims(k, 0, 1), g.int64s([-1]), dims(q, 1, 4)], 0), [I, '?n', H, T, D]);
+  const q5 = reshapeTo(q, F.concat([dims(kShape, 0, 1), g.int64s([-1]), dims(qShape, 1, 4)], 0), [I, '?n', H, T, D]);
   const qg = F.reshape(F.transpose(q5, [0, 2, 1, 3, 4]), [0, 0, -1, D as number]);
   const scores = F.mul(F.matmul(qg, F.transposeLast(k)), opts.scale);
   const probs = F.softmax(scores, -1);
   const dropped = opts.dropout ? opts.dropout(probs) : probs;
   // Back: [I, H, n·T, X] → [I, H, n, T, X] → [I, n, H, T, X] → [I·n, H, T, X]
   const ungroup = (x: Sym, last: Dim) => {
-    const x5 = reshapeTo(x, F.concat([dims(k, 0, 2), g.int64s([-1]), dims(q, 2, 3), dims(x, 3, 4)], 0), [I, H, '?n', T, last]);
-    return reshapeTo(F.transpose(x5, [0, 2, 1, 3, 4]), F.concat([dims(q, 0, 3), dims(x, 3, 4)], 0), [B, H, T, last]);
+    const lastDim = dims(F.shapeOf(x), 3, 4);
+    const x5 = reshapeTo(x, F.concat([dims(kShape, 0, 2), g.int64s([-1]), dims(qShape, 2, 3), lastDim], 0), [I, H, '?n', T, last]);
+    return reshapeTo(F.transpose(x5, [0, 2, 1, 3, 4]), F.concat([dims(qShape, 0, 3), lastDim], 0), [B, H, T, last]);
   };
   return { context: ungroup(F.matmul(dropped, v), D), probs: ungroup(probs, S) };
 }

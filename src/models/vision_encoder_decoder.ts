@@ -354,7 +354,6 @@ export class VisionEncoderDecoderModel {
     return feeds;
   }
 
-
   /** Reseed dropout (training reproducibility; saved in trainer checkpoints). */
   set_dropout_seed(seed: number): void {
     this.dropoutSeed = seed;
@@ -810,5 +809,3 @@ function gatherRows(t: Tensor, idx: Int32Array): Tensor {
   idx.forEach((r, i) => out.set(src.subarray(r * per, (r + 1) * per), i * per));
   return new Tensor(t.type, out, [idx.length, ...t.dims.slice(1)]);
 }
-
-
