@@ -223,6 +223,49 @@ test('interrupted (SIGINT) at step 3 and resumed = uninterrupted 6 steps, loss f
   assert.ok(worst <= 1e-6, `final weights differ by ${worst}`);
 });
 
+test('ctc_weight: an auxiliary CTC loss is logged and changes the update, its head is checkpointed (not in the model), and a resumed run repeats an uninterrupted one', async () => {
+  const args = { ...RESUME_ARGS, ctc_weight: 0.5 };
+  const straightOut = join(dir, 'ctc-straight');
+  const straight = await new Trainer({ model: tinyModel(3, 0.1), args: { ...args, output_dir: straightOut }, train_dataset: trainSet, tokenizer, image_processor: imageProcessor }).train();
+  const logged = straight.log_history.filter((e) => 'ctc_loss' in e);
+  assert.equal(logged.length, 6);
+  // Short texts fit the 4 patch columns; 'a red square on paper' (5 tokens) does not and is left out.
+  assert.ok(logged.every((e) => Number.isFinite(e.ctc_loss) && e.ctc_examples! <= 2 && (e.ctc_examples === 0 || e.ctc_loss! > 0)), JSON.stringify(logged));
+  assert.ok(logged.filter((e) => e.ctc_examples! > 0).length >= 4, JSON.stringify(logged));
+  assert.ok(logged.some((e) => e.ctc_examples! < 2), 'some lines have no alignment');
+  const ckpt = join(straightOut, 'checkpoint-6');
+  const head = loadSafetensorsSync(join(ckpt, 'ctc_head.safetensors')).tensors;
+  assert.deepEqual([...head.keys()].sort(), ['ctc_head.bias', 'ctc_head.weight']);
+  assert.deepEqual(head.get('ctc_head.weight')!.dims, [400, 32]);
+  assert.ok(![...loadSafetensorsSync(join(ckpt, 'model.safetensors')).tensors.keys()].some((k) => k.startsWith('ctc_head')));
+  // The decoder loss before any update (warmup: step 1 has lr 0) is the same with or without the
+  // auxiliary loss; after step 2's update it differs.
+  const plain = await new Trainer({ model: tinyModel(3, 0.1), args: { ...RESUME_ARGS, max_steps: 3, output_dir: join(dir, 'ctc-off') }, train_dataset: trainSet, tokenizer, image_processor: imageProcessor }).train();
+  const on = lossLog(straight.log_history);
+  const off = lossLog(plain.log_history);
+  assert.equal(on[1]![1], off[1]![1]);
+  assert.notEqual(on[2]![1], off[2]![1]);
+
+  const brokenOut = join(dir, 'ctc-interrupted');
+  await new Trainer({
+    model: tinyModel(3, 0.1),
+    args: { ...args, output_dir: brokenOut },
+    train_dataset: trainSet,
+    tokenizer,
+    image_processor: imageProcessor,
+    callbacks: [{ on_step_end: (info) => void (info.step === 3 && process.emit('SIGINT')) }],
+  }).train();
+  assert.ok(existsSync(join(brokenOut, 'checkpoint-3', 'ctc_head.safetensors')));
+  const resumed = await new Trainer({ model: tinyModel(99, 0.1), args: { ...args, output_dir: brokenOut }, train_dataset: trainSet, tokenizer, image_processor: imageProcessor }).train({ resume_from_checkpoint: true });
+  const pick = (h: LogEntry[], k: string) => h.filter((e) => k in e).map((e) => e[k]!);
+  for (const k of ['loss', 'ctc_loss']) {
+    const a = pick(straight.log_history, k);
+    const b = pick(resumed.log_history, k);
+    assert.equal(b.length, 6);
+    b.forEach((v, i) => assert.ok(Math.abs(v - a[i]!) <= 1e-5 * Math.max(1, Math.abs(a[i]!)), `${k} at step ${i + 1}: resumed ${v} vs uninterrupted ${a[i]}`));
+  }
+});
+
 test('Ctrl-C on a running `ved train` process saves a checkpoint (exit 130); --resume latest finishes the run', async () => {
   const out = join(dir, 'sigint');
   const script = `import(${JSON.stringify(join(ROOT, 'dist', 'src', 'cli', 'train.js'))}).then(async (m) => { process.exitCode = await m.trainCommand(process.argv.slice(1)); });`;

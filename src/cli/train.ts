@@ -64,6 +64,9 @@ Training (HF TrainingArguments):
   --lr-scheduler-type NAME     ${SCHEDULER_TYPES.join(', ')} (default linear)
   --warmup-steps N | --warmup-ratio X
   --max-grad-norm X            clip the global gradient norm (default 1; 0: no clipping)
+  --ctc-weight X               add an auxiliary CTC loss on the encoder's patch columns, with
+                               this weight (training only; not in HF; ViT/DeiT/BEiT encoders on
+                               line images; speeds up learning to read from scratch; default 0)
   --seed N                     init, shuffling and dropout (default 42)
   --logging-steps N            (default 10)
   --eval-steps N               evaluate every N steps (default: only at the end)
@@ -118,6 +121,7 @@ const OPTIONS = {
   'warmup-steps': { type: 'string' },
   'warmup-ratio': { type: 'string' },
   'max-grad-norm': { type: 'string' },
+  'ctc-weight': { type: 'string' },
   seed: { type: 'string' },
   'logging-steps': { type: 'string' },
   'eval-steps': { type: 'string' },
@@ -207,6 +211,7 @@ function trainingFlags(v: Values): Partial<TrainingArguments> {
   set('warmup_steps', intFlag(v, 'warmup-steps', 0));
   set('warmup_ratio', numFlag(v, 'warmup-ratio', 0, 1));
   set('max_grad_norm', numFlag(v, 'max-grad-norm', 0));
+  set('ctc_weight', numFlag(v, 'ctc-weight', 0));
   set('seed', intFlag(v, 'seed', 0));
   set('logging_steps', intFlag(v, 'logging-steps', 1));
   set('eval_steps', intFlag(v, 'eval-steps', 1));

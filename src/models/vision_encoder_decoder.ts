@@ -475,16 +475,29 @@ export class VisionEncoderDecoderModel {
     return out;
   }
 
-  /** The mean token cross-entropy and d loss / d weight for every weight the loss depends on, by HF name. */
-  async compute_gradients(inputs: { pixel_values: Tensor; labels: Tensor; decoder_input_ids?: Tensor; decoder_attention_mask?: Tensor }): Promise<{ loss: number; grads: Map<string, Tensor> }> {
+  /**
+   * The mean token cross-entropy and d loss / d weight for every weight the loss depends on, by HF name.
+   * `encoder_hidden_grad` ([batch, tokens, hidden]) is an extra gradient arriving at the encoder's
+   * last hidden state from a loss computed outside the graph (the Trainer's auxiliary CTC loss):
+   * the weights' gradients are then those of loss + sum(encoder_last_hidden_state * encoder_hidden_grad).
+   */
+  async compute_gradients(inputs: { pixel_values: Tensor; labels: Tensor; decoder_input_ids?: Tensor; decoder_attention_mask?: Tensor; encoder_hidden_grad?: Tensor }): Promise<{ loss: number; grads: Map<string, Tensor> }> {
     if (!inputs.labels) throw new Error('compute_gradients: labels are required');
-    const { sig, feeds, bound } = this.prepare(inputs);
-    const key = `grad:${JSON.stringify(sig)}:${this.training ? 'train' : 'eval'}`;
+    const { encoder_hidden_grad: extra, ...rest } = inputs;
+    const { sig, feeds, bound } = this.prepare(rest);
+    if (extra) feeds['encoder_hidden_grad'] = extra;
+    const key = `grad:${JSON.stringify(sig)}:${this.training ? 'train' : 'eval'}${extra ? ':encoder_hidden_grad' : ''}`;
     const names: string[] = [];
     const cg = await this.sessions.get(key, async () => {
-      const { graph, loss } = this.buildForward(sig, this.training);
+      const { graph, loss, outputs: fwd } = this.buildForward(sig, this.training);
       const params = [...graph.params.entries()];
-      const grads = grad(loss!, params.map(([, p]) => p.sym));
+      let objective = loss!;
+      if (extra) {
+        const h = fwd['encoder_last_hidden_state']!;
+        const seed = graph.input('encoder_hidden_grad', 'float32', ['batch', ...h.shape.slice(1)]);
+        objective = F.add(objective, F.reduceSum(F.mul(h, seed), [0, 1, 2], false));
+      }
+      const grads = grad(objective, params.map(([, p]) => p.sym));
       const outputs: Record<string, Sym> = { loss: loss! };
       params.forEach(([name], i) => {
         if (grads[i]) outputs[`grad:${name}`] = grads[i]!;

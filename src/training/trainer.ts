@@ -26,7 +26,10 @@ import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder
 import type { BaseImageProcessor } from '../processing/image_processors.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
 import { Tensor } from '../runtime/tensor.js';
-import { loadSafetensors } from '../weights/index.js';
+import { loadSafetensors, saveSafetensors } from '../weights/index.js';
+import type { AnyConfig } from '../models/modeling_utils.js';
+import { pair } from '../models/vit.js';
+import { CtcHead } from './ctc.js';
 import type { ImageTextDataset } from './datasets.js';
 import { bleu, cer, wer } from './metrics.js';
 import { AdamW, clip_grad_norm_, defaultNoDecay } from './optim.js';
@@ -90,6 +93,11 @@ export interface TrainingArguments {
   disable_tqdm?: boolean;
   /** Path of a checkpoint to continue from, or true for the latest one in output_dir. */
   resume_from_checkpoint?: string | boolean | null;
+  /**
+   * Not in HF: weight of an auxiliary CTC loss on the encoder's columns (training only; see
+   * ctc.ts). 0 (default): off. For training line-image models from scratch.
+   */
+  ctc_weight?: number;
 }
 
 export type ResolvedTrainingArguments = Required<Omit<TrainingArguments, 'resume_from_checkpoint' | 'save_total_limit' | 'metric_for_best_model' | 'greater_is_better' | 'generation_max_length' | 'generation_num_beams'>> & {
@@ -127,6 +135,7 @@ export const TRAINING_ARGUMENT_DEFAULTS: Omit<ResolvedTrainingArguments, 'output
   load_best_model_at_end: false,
   max_target_length: 128,
   append_eos_token: true,
+  ctc_weight: 0,
   generation_max_length: null,
   generation_num_beams: null,
   dataloader_drop_last: false,
@@ -172,6 +181,7 @@ export function resolveTrainingArguments(args: TrainingArguments): ResolvedTrain
   int('warmup_steps', 0);
   num('warmup_ratio', 0, 1);
   num('max_grad_norm', 0);
+  num('ctc_weight', 0);
   if (!Number.isSafeInteger(a.seed) || a.seed < 0) bad('seed', 'a non-negative integer');
   int('logging_steps', 1);
   int('eval_steps', 0);
@@ -374,7 +384,7 @@ export interface TrainerState {
   metric_for_best_model: string | null;
   log_history: LogEntry[];
   /** Losses since the last log line (so that a resumed run logs the same means). */
-  logging_window: { loss_sum: number; steps: number };
+  logging_window: { loss_sum: number; steps: number; ctc_loss_sum?: number; ctc_examples?: number };
   /** Sum of every step's loss (train_loss = this / global_step). */
   total_loss_sum: number;
   samples_seen: number;
@@ -446,6 +456,8 @@ export class Trainer {
   /** Longest label / generated sequence the decoder's position embeddings allow (null: no limit). */
   private readonly maxPositions: number | null;
   private lastCheckpoint: string | null = null;
+  /** The auxiliary CTC head, while training with ctc_weight > 0. */
+  ctc_head: CtcHead | null = null;
 
   constructor(options: TrainerOptions) {
     const { model, train_dataset, tokenizer, image_processor } = options;
@@ -506,17 +518,34 @@ export class Trainer {
    * tokens, i.e. the gradient of the mean token loss over all of them. `dropout_seeds` (one per
    * micro-batch) reseed the model's dropout before each.
    */
-  async accumulate_gradients(dataset: ImageTextDataset, micro_batches: readonly (readonly number[])[], dropout_seeds?: readonly number[]): Promise<{ loss: number; grads: Map<string, Tensor>; num_tokens: number; num_samples: number }> {
+  async accumulate_gradients(dataset: ImageTextDataset, micro_batches: readonly (readonly number[])[], dropout_seeds?: readonly number[]): Promise<{ loss: number; grads: Map<string, Tensor>; num_tokens: number; num_samples: number; ctc_loss_sum: number; ctc_examples: number }> {
     const sums = new Map<string, Float32Array>();
     const dims = new Map<string, number[]>();
     let lossSum = 0;
     let tokens = 0;
     let samples = 0;
+    let ctcSum = 0;
+    let ctcExamples = 0;
     for (let m = 0; m < micro_batches.length; m++) {
       const b = await this.prepareBatch(dataset, micro_batches[m]!);
       if (!b || b.num_tokens === 0) continue;
+      let aux: Awaited<ReturnType<CtcHead['lossAndGradients']>> | null = null;
+      if (this.ctc_head) {
+        // The head reads the encoder's output, so it runs first (in eval mode: no dropout noise
+        // drawn; the recipe's encoder has no dropout, so these are the states training sees).
+        const wasTraining = this.model.training;
+        this.model.eval();
+        const n = b.pixel_values.dims[0]!;
+        const start = BigInt((this.model.config as unknown as Record<string, number>).decoder_start_token_id!);
+        const { encoder_last_hidden_state } = await this.model.forward({ pixel_values: b.pixel_values, decoder_input_ids: new Tensor('int64', new BigInt64Array(n).fill(start), [n, 1]) });
+        this.model.train(wasTraining);
+        aux = await this.ctc_head.lossAndGradients(encoder_last_hidden_state, b.labels, this.args.ctc_weight / b.num_tokens);
+        ctcSum += aux.loss_sum;
+        ctcExamples += aux.examples;
+      }
       if (dropout_seeds) this.model.set_dropout_seed(dropout_seeds[m]!);
-      const { loss, grads } = await this.model.compute_gradients({ pixel_values: b.pixel_values, labels: b.labels });
+      const { loss, grads } = await this.model.compute_gradients({ pixel_values: b.pixel_values, labels: b.labels, encoder_hidden_grad: aux?.encoder_hidden_grad });
+      if (aux) for (const [name, g] of aux.grads) grads.set(name, g);
       if (!Number.isFinite(loss)) throw new Error(`training loss is ${loss} at micro-batch ${m} (examples ${micro_batches[m]!.join(', ')}); lower the learning rate or check the data`);
       const w = b.num_tokens;
       lossSum += loss * w;
@@ -538,7 +567,7 @@ export class Trainer {
       if (tokens > 0) for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! / tokens;
       grads.set(name, new Tensor('float32', acc, dims.get(name)!));
     }
-    return { loss: tokens > 0 ? lossSum / tokens : NaN, grads, num_tokens: tokens, num_samples: samples };
+    return { loss: tokens > 0 ? lossSum / tokens : NaN, grads, num_tokens: tokens, num_samples: samples, ctc_loss_sum: ctcSum, ctc_examples: ctcExamples };
   }
 
   /** Labels are cut to max_target_length, and to the decoder's position limit. */
@@ -676,6 +705,8 @@ export class Trainer {
     }
 
     const params = this.model.named_parameters();
+    this.ctc_head = args.ctc_weight > 0 ? await this.makeCtcHead(resumeFrom) : null;
+    if (this.ctc_head) for (const [name, t] of this.ctc_head.named_parameters()) params.set(name, t);
     const optimizer = new AdamW(params, {
       lr: args.learning_rate,
       betas: [args.adam_beta1, args.adam_beta2],
@@ -838,6 +869,10 @@ export class Trainer {
           state.samples_seen += r.num_samples;
           state.logging_window.loss_sum += loss;
           state.logging_window.steps += 1;
+          if (this.ctc_head) {
+            state.logging_window.ctc_loss_sum = (state.logging_window.ctc_loss_sum ?? 0) + r.ctc_loss_sum;
+            state.logging_window.ctc_examples = (state.logging_window.ctc_examples ?? 0) + r.ctc_examples;
+          }
           samplesThisRun += r.num_samples;
           windowSamples += r.num_samples;
           lastGradNorm = gradNorm;
@@ -860,6 +895,11 @@ export class Trainer {
               grad_norm: gradNorm,
               samples_per_second: windowSamples / Math.max((now - windowStart) / 1000, 1e-9),
             };
+            if (this.ctc_head) {
+              // Per line, and how many lines had an alignment (more characters than columns have none).
+              entry.ctc_loss = (state.logging_window.ctc_loss_sum ?? 0) / Math.max(1, state.logging_window.ctc_examples ?? 0);
+              entry.ctc_examples = state.logging_window.ctc_examples ?? 0;
+            }
             state.log_history.push(entry);
             this.writeLog(entry);
             state.logging_window = { loss_sum: 0, steps: 0 };
@@ -931,6 +971,7 @@ export class Trainer {
     await this.model.save_pretrained(tmp);
     await this.saveProcessing(tmp);
     await this.optimizer!.save(join(tmp, 'optimizer.safetensors'));
+    if (this.ctc_head) await saveSafetensors(join(tmp, CTC_HEAD_FILE), this.ctc_head.named_parameters());
     const { resume_from_checkpoint: _r, ...args } = this.args;
     writeFileSync(join(tmp, 'training_args.json'), JSON.stringify(args, null, 2) + '\n');
     writeFileSync(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
@@ -945,6 +986,32 @@ export class Trainer {
     }
     this.rotateCheckpoints(state);
     return resolve(final);
+  }
+
+  /** The auxiliary CTC head: new (seeded by args.seed), or the resumed checkpoint's. */
+  private async makeCtcHead(resumeFrom: string | null): Promise<CtcHead> {
+    const cfg = this.model.config as unknown as Record<string, unknown> & { encoder: AnyConfig; decoder: AnyConfig };
+    const enc = cfg.encoder;
+    const prefix = ({ vit: 1, beit: 1, deit: 2 } as Record<string, number>)[enc.model_type as string];
+    if (prefix === undefined) throw new Error(`ctc_weight: the auxiliary CTC loss reads a ViT, DeiT or BEiT encoder's patch columns; this encoder is '${enc.model_type as string}'`);
+    const [ph, pw] = pair(enc, 'patch_size', 16);
+    const [ih, iw] = pair(enc, 'image_size', 224);
+    const ids = ['bos_token_id', 'eos_token_id', 'decoder_start_token_id'].map((k) => cfg[k] ?? cfg.decoder[k]).filter((v): v is number => typeof v === 'number');
+    const head = new CtcHead({
+      hidden_size: enc.hidden_size as number,
+      vocab_size: cfg.decoder.vocab_size as number,
+      blank: cfg.pad_token_id as number,
+      special_ids: ids,
+      prefix_tokens: prefix,
+      grid: [Math.floor(ih / ph), Math.floor(iw / pw)],
+      init_std: (enc.initializer_range as number | undefined) ?? 0.02,
+      seed: this.args.seed,
+    });
+    const file = resumeFrom ? join(resumeFrom, CTC_HEAD_FILE) : null;
+    if (file && existsSync(file)) {
+      head.load_state_dict((await loadSafetensors(file)).tensors, file);
+    } else if (file) this.progress.message(`warning: ${resumeFrom} has no ${CTC_HEAD_FILE}; the CTC head starts fresh`);
+    return head;
   }
 
   /** save_total_limit: delete the oldest checkpoints, never the best one nor the newest. */
@@ -964,6 +1031,9 @@ export class Trainer {
     }
   }
 }
+
+/** The auxiliary CTC head's weights in a checkpoint (not part of the model). */
+const CTC_HEAD_FILE = 'ctc_head.safetensors';
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Pick<T, K> {
   const out = {} as Pick<T, K>;
