@@ -170,6 +170,14 @@ test('ved caption prints what model.generate + batch_decode give for the same pi
   assert.equal(got.text, beam.texts[0]);
   assert.ok(got.token_ids.length <= 6);
   assert.equal(ved('caption', '--model', dir, '--num-beams', '3', '--max-new-tokens', '5', image).stdout, `${beam.texts[0]}\n`);
+  // A text cut by the length limit (no end-of-text token) is said on stderr; a finished one is not.
+  const cutOff = !beam.rows[0]!.slice(1).includes(2);
+  const warning = /^ved caption: .*wide_rgb\.png: stopped at the length limit \(6 tokens\) before the end-of-text token; raise it with --max-new-tokens$/m;
+  if (cutOff) assert.match(b.stderr, warning);
+  else assert.doesNotMatch(b.stderr, warning);
+  const one = ved('caption', '--model', dir, '--max-new-tokens', '1', image);
+  const oneRow = (await expected(dir, [image], { max_new_tokens: 1 })).rows[0]!;
+  if (oneRow[1] !== 2) assert.match(one.stderr, /stopped at the length limit \(2 tokens\)/);
 });
 
 test('ved ocr --model: several images in batches, from a folder and a glob, labelled lines', async () => {

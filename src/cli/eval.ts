@@ -3,6 +3,7 @@
 
 import type { ImageTextDataset } from '../training/datasets.js';
 import { checkModelArg, dtypeFlag, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
+import { eosIds, hitLengthLimit, tensorRows } from './generate.js';
 
 const HELP = `Usage: ved eval [options] MODEL --data DIR
 
@@ -96,6 +97,8 @@ export const evaluate: Command = {
     const predictions: string[] = [];
     const references: string[] = [];
     let failed = 0;
+    let cut = 0;
+    const eos = eosIds(vedModel);
     const progress = new Progress();
     const t0 = performance.now();
     for (const indices of dataset.batches(batchSize)) {
@@ -105,6 +108,7 @@ export const evaluate: Command = {
         const { pixel_values } = await processor.image_processor.preprocess(examples.map((e) => e.image!));
         const ids = await vedModel.generate(pixel_values, options);
         predictions.push(...processor.batch_decode(ids, { skip_special_tokens: true }));
+        cut += tensorRows(ids).filter((row) => hitLengthLimit(row, eos)).length;
         references.push(...examples.map((e) => e.text));
       }
       const done = predictions.length + failed;
@@ -112,6 +116,7 @@ export const evaluate: Command = {
       progress.update(`ved eval: ${done}/${dataset.length} examples, ${secs.toFixed(1)} s` + (failed ? `, ${failed} unreadable` : ''));
     }
     progress.done();
+    if (cut > 0) process.stderr.write(`ved eval: warning: ${cut} of ${predictions.length} outputs stopped at the length limit before the end-of-text token (so they may be cut); raise it with --max-new-tokens\n`);
     if (predictions.length === 0) throw new Error(`ved eval: none of the ${dataset.length} images of ${dataset.source} could be read`);
     const seconds = (performance.now() - t0) / 1000;
     const result = {

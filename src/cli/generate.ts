@@ -109,6 +109,9 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
     const rows = tensorRows(ids);
     const texts = processor.batch_decode(rows, { skip_special_tokens: true });
     batch.forEach((file, i) => {
+      if (hitLengthLimit(rows[i]!, eos)) process.stderr.write(`ved ${command}: ${file}: stopped at the length limit (${rows[i]!.length} tokens) before the end-of-text token; raise it with --max-new-tokens\n`);
+    });
+    batch.forEach((file, i) => {
       if (values.json) {
         process.stdout.write(JSON.stringify({ file, text: texts[i], token_ids: trimRow(rows[i]!, eos), seconds: Number(seconds.toFixed(4)) }) + '\n');
       } else if (!printer) {
@@ -130,6 +133,11 @@ export function tensorRows(t: Tensor): number[][] {
   const [b, l] = t.dims as [number, number];
   const data = t.data as BigInt64Array;
   return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));
+}
+
+/** Generation ran out of length: the row has no end-of-sequence token after the start (so its text may be cut). */
+export function hitLengthLimit(row: readonly number[], eos: readonly number[]): boolean {
+  return eos.length > 0 && !row.slice(1).some((t) => eos.includes(t));
 }
 
 /** A generated row up to and including its first end-of-sequence token after the start token. */
