@@ -109,6 +109,29 @@ test('errors: one line on stderr, exit 2 for the command line, 1 for the work', 
   }
 });
 
+test('the bundled OCR model: `ved ocr` without --model reads the example lines; `ved eval` agrees', () => {
+  const bundled = join(ROOT, 'models', 'ved-ocr-small');
+  assert.ok(existsSync(join(bundled, 'config.json')), 'models/ved-ocr-small is committed');
+  assert.ok(readFileSync(join(bundled, 'model.safetensors')).length <= 25 * 2 ** 20, 'at most 25 MB');
+  // The README's fresh-machine command and what it says it prints.
+  const one = ved('ocr', join('examples', 'line-1.png'));
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.stdout, 'Invoice INV-2023-00417\n');
+  assert.equal(one.stderr, '');
+  const meta = readFileSync(join(ROOT, 'examples', 'metadata.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file_name: string; text: string });
+  const r = ved('ocr', '--json', ...meta.map((m) => join('examples', m.file_name)));
+  assert.equal(r.code, 0, r.stderr);
+  const got = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+  // Measured here: all six exact. One slip is allowed for another CPU's float rounding.
+  const right = got.filter((t, i) => t === meta[i]!.text).length;
+  assert.ok(right >= 5, `read ${right} of 6 exactly: ${JSON.stringify(got)}`);
+  const e = ved('eval', bundled, '--data', join(ROOT, 'examples'), '--json');
+  assert.equal(e.code, 0, e.stderr);
+  const res = JSON.parse(e.stdout) as { examples: number; cer: number };
+  assert.equal(res.examples, 6);
+  assert.ok(res.cer <= 0.02, `CER ${res.cer}`);
+});
+
 function safetensorsParameterCount(file: string): number {
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
