@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bundled OCR model's data, exactly as it was made (about 5 minutes on 2 cores):
+# The bundled OCR model's data, exactly as it was made (3 min 40 s on 2 cores):
 #   DATA/train  40,000 `ved synth` lines (seed 1)      DATA/val   300 lines (seed 2)
 #   DATA/rand   15,000 random-character lines (seed 11) DATA/test  500 held-out lines (seed 3)
 #   DATA/mix    train + rand in one imagefolder (symbolic links), the training set
