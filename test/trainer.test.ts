@@ -155,6 +155,18 @@ test('ved train from two configs: the loss falls over 30 steps; checkpoints, log
   assert.deepEqual(a.get('decoder.transformer.wte.weight')!.data, b.get('decoder.transformer.wte.weight')!.data);
 });
 
+/** A run of tinyModel(3, 0.1) that a SIGINT (as from Ctrl-C) stops after step 3. */
+function trainInterruptedAtStep3(args: TrainingArguments) {
+  return new Trainer({
+    model: tinyModel(3, 0.1),
+    args,
+    train_dataset: trainSet,
+    tokenizer,
+    image_processor: imageProcessor,
+    callbacks: [{ on_step_end: (info) => void (info.step === 3 && process.emit('SIGINT')) }],
+  }).train();
+}
+
 const RESUME_ARGS: Omit<TrainingArguments, 'output_dir'> = {
   max_steps: 6,
   // 9 examples in micro-batches of 1, two per step: step 3 stops mid-epoch, step 5 ends epoch 0.
@@ -194,14 +206,7 @@ test('interrupted (SIGINT) at step 3 and resumed = uninterrupted 6 steps, loss f
   lrs.forEach((lr, i) => assert.ok(Math.abs(lr - 2e-3 * factors[i]!) < 1e-12, `lr at step ${i + 1}: ${lr}`));
 
   const brokenOut = join(dir, 'interrupted');
-  const first = await new Trainer({
-    model: tinyModel(3, 0.1),
-    args: { ...RESUME_ARGS, output_dir: brokenOut },
-    train_dataset: trainSet,
-    tokenizer,
-    image_processor: imageProcessor,
-    callbacks: [{ on_step_end: (info) => void (info.step === 3 && process.emit('SIGINT')) }],
-  }).train();
+  const first = await trainInterruptedAtStep3({ ...RESUME_ARGS, output_dir: brokenOut });
   assert.equal(first.interrupted, true);
   assert.equal(first.global_step, 3);
   assert.deepEqual(listCheckpoints(brokenOut).map((c) => c.step), [3]);
@@ -247,14 +252,7 @@ test('ctc_weight: an auxiliary CTC loss is logged and changes the update, its he
   assert.notEqual(on[2]![1], off[2]![1]);
 
   const brokenOut = join(dir, 'ctc-interrupted');
-  await new Trainer({
-    model: tinyModel(3, 0.1),
-    args: { ...args, output_dir: brokenOut },
-    train_dataset: trainSet,
-    tokenizer,
-    image_processor: imageProcessor,
-    callbacks: [{ on_step_end: (info) => void (info.step === 3 && process.emit('SIGINT')) }],
-  }).train();
+  await trainInterruptedAtStep3({ ...args, output_dir: brokenOut });
   assert.ok(existsSync(join(brokenOut, 'checkpoint-3', 'ctc_head.safetensors')));
   const resumed = await new Trainer({ model: tinyModel(99, 0.1), args: { ...args, output_dir: brokenOut }, train_dataset: trainSet, tokenizer, image_processor: imageProcessor }).train({ resume_from_checkpoint: true });
   const pick = (h: LogEntry[], k: string) => h.filter((e) => k in e).map((e) => e[k]!);

@@ -106,9 +106,9 @@ export const evaluate: Command = {
       failed += bad.length;
       if (examples.length > 0) {
         const { pixel_values } = await processor.image_processor.preprocess(examples.map((e) => e.image!));
-        const ids = await vedModel.generate(pixel_values, options);
-        predictions.push(...processor.batch_decode(ids, { skip_special_tokens: true }));
-        cut += tensorRows(ids).filter((row) => hitLengthLimit(row, eos)).length;
+        const rows = tensorRows(await vedModel.generate(pixel_values, options));
+        predictions.push(...processor.batch_decode(rows, { skip_special_tokens: true }));
+        cut += rows.filter((row) => hitLengthLimit(row, eos)).length;
         references.push(...examples.map((e) => e.text));
       }
       const done = predictions.length + failed;

@@ -110,8 +110,6 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
     const texts = processor.batch_decode(rows, { skip_special_tokens: true });
     batch.forEach((file, i) => {
       if (hitLengthLimit(rows[i]!, eos)) process.stderr.write(`ved ${command}: ${file}: stopped at the length limit (${rows[i]!.length} tokens) before the end-of-text token; raise it with --max-new-tokens\n`);
-    });
-    batch.forEach((file, i) => {
       if (values.json) {
         process.stdout.write(JSON.stringify({ file, text: texts[i], token_ids: trimRow(rows[i]!, eos), seconds: Number(seconds.toFixed(4)) }) + '\n');
       } else if (!printer) {
