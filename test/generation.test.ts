@@ -26,7 +26,7 @@ import {
   TopPLogitsWarper,
   TypicalLogitsWarper,
 } from '../src/generation/logits_process.js';
-import { argmaxRow, logSoftmaxRow, topkIndices } from '../src/generation/ops.js';
+import { argmaxRow, logSoftmaxRow, topkIndices, topkOfRowSums } from '../src/generation/ops.js';
 import { RandomGenerator } from '../src/generation/random.js';
 import { generate, prepareGenerationConfig } from '../src/generation/search.js';
 import { TokenIteratorStreamer } from '../src/generation/streamers.js';
@@ -128,6 +128,23 @@ describe('row kernels', () => {
       };
       const full = values.map((_, i) => i).sort(byValue);
       for (const k of [1, 4, 12, 100]) assert.deepEqual(topkIndices(values, k), full.slice(0, k));
+    }
+  });
+
+  test('topkOfRowSums: the top k of (row values + the row\'s addend) in float32, as topkIndices over the built sums', () => {
+    const rng = new RandomGenerator(5);
+    for (let trial = 0; trial < 40; trial++) {
+      const [rows, vocab, offsetRows] = [1 + (trial % 4), 37, trial % 3];
+      const values = Float32Array.from({ length: (rows + offsetRows) * vocab }, () => (rng.random() < 0.03 ? NaN : rng.random() < 0.3 ? -Infinity : Math.floor(rng.random() * 12) - 20 + (rng.random() < 0.5 ? 0.1 : 0)));
+      const add = Array.from({ length: rows }, (_, j) => (j === 1 && trial % 5 === 0 ? -1e9 : Math.floor(rng.random() * 4) - 2));
+      const acc = new Float32Array(rows * vocab);
+      for (let j = 0; j < rows; j++) for (let v = 0; v < vocab; v++) acc[j * vocab + v] = values[offsetRows * vocab + j * vocab + v]! + add[j]!;
+      for (const k of [1, 8, 50]) {
+        const got = topkOfRowSums(values, offsetRows * vocab, vocab, add, k);
+        const want = topkIndices(acc, k);
+        assert.deepEqual(got.indices, want);
+        assert.deepEqual(got.values, want.map((i) => acc[i]!));
+      }
     }
   });
 

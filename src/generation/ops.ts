@@ -138,6 +138,41 @@ export function topkIndices(values: ArrayLike<number>, k: number): number[] {
   return best;
 }
 
+/**
+ * topkIndices over the virtual row-major array acc[j * vocab + v] = f32(values[offset + j * vocab + v]
+ * + add[j]) for j < add.length, without building it (beam search: log-probabilities plus each
+ * beam's running score). Returns the flat indices, largest first, and their values.
+ */
+export function topkOfRowSums(values: Float32Array, offset: number, vocab: number, add: ArrayLike<number>, k: number): { indices: number[]; values: number[] } {
+  const rows = add.length;
+  k = Math.min(k, rows * vocab);
+  const idx: number[] = [];
+  const val: number[] = [];
+  // x ranks before y (at a larger index): NaN first, then larger values; equal values keep index order.
+  const before = (x: number, y: number) => (Number.isNaN(x) ? !Number.isNaN(y) : x > y);
+  // The k-th best value once k are kept, NaN before: most values are below it, and one comparison
+  // (false while it is NaN) skips them.
+  let kth = NaN;
+  for (let j = 0; j < rows; j++) {
+    const a = add[j]!;
+    const base = offset + j * vocab;
+    for (let v = 0; v < vocab; v++) {
+      const x = f32(values[base + v]! + a);
+      if (x <= kth || (idx.length === k && !before(x, kth))) continue;
+      let pos = idx.length === k ? k - 1 : idx.length;
+      while (pos > 0 && before(x, val[pos - 1]!)) pos--;
+      idx.splice(pos, 0, j * vocab + v);
+      val.splice(pos, 0, x);
+      if (idx.length > k) {
+        idx.pop();
+        val.pop();
+      }
+      if (idx.length === k) kth = val[k - 1]!;
+    }
+  }
+  return { indices: idx, values: val };
+}
+
 /** Ascending argsort with ties in index order (NaN last), like a stable torch.sort. */
 export function argsortAscending(values: ArrayLike<number>): number[] {
   return sortedIndices(values, false);

@@ -9,7 +9,7 @@
 import { Tensor } from '../runtime/tensor.js';
 import { GENERATION_CONFIG_KEYS, GenerationConfig } from './configuration.js';
 import { buildLogitsProcessor, type LogitsProcessor, type LogitsProcessorOptions } from './logits_process.js';
-import { argmaxRow, f32, logSoftmaxRows, softmax, topkIndices } from './ops.js';
+import { argmaxRow, f32, logSoftmaxRows, softmax, topkIndices, topkOfRowSums } from './ops.js';
 import { RandomGenerator } from './random.js';
 import type { BaseStreamer, DecoderSession, GenerateOutput, StreamerCallback } from './types.js';
 
@@ -297,6 +297,25 @@ async function stepChecked(session: DecoderSession, tokens: BigInt64Array, cur_l
   return logits;
 }
 
+/** Logits and their log_softmax: from the session when it offers both, else log_softmax here. */
+async function stepWithLogProbs(session: DecoderSession, tokens: BigInt64Array, cur_len: number, vocab: number): Promise<{ logits: Float32Array; log_probs: Float32Array }> {
+  if (!session.stepLogProbs) {
+    const logits = await stepChecked(session, tokens, cur_len, vocab);
+    const log_probs = logits.slice();
+    logSoftmaxRows(log_probs, vocab);
+    return { logits, log_probs };
+  }
+  const out = await session.stepLogProbs(tokens, cur_len);
+  const n = tokens.length * vocab;
+  for (const key of ['logits', 'log_probs'] as const) {
+    const a = out?.[key];
+    if (!(a instanceof Float32Array) || a.length !== n) {
+      throw new Error(`DecoderSession.stepLogProbs must return float32 ${key} [${tokens.length}, ${vocab}] (${n} values), got ${a instanceof Float32Array ? a.length + ' values' : typeof a}`);
+    }
+  }
+  return out;
+}
+
 function sequencesTensor(rows: readonly Int32Array[], length: number): Tensor {
   const data = new BigInt64Array(rows.length * length);
   rows.forEach((row, r) => {
@@ -410,18 +429,16 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
   const criteria = new StoppingCriteria(plan);
   const scores: Tensor[] = [];
   const rawLogits: Tensor[] = [];
-  // One item's accumulated scores [num_beams * vocab], reused (it is large: beams × vocab).
-  const acc = new Float32Array(K * V);
+  // Beam sampling: one item's accumulated scores [num_beams * vocab], reused (it is large).
+  const acc = new Float32Array(plan.do_sample ? K * V : 0);
   let cur_len = PROMPT_LENGTH;
 
   for (;;) {
     // a. logits of every running beam
     const newTokens = BigInt64Array.from(running, (h) => BigInt(h.tokens[cur_len - 1]!));
-    const logits = await stepChecked(session, newTokens, cur_len, V);
-
     // b. log-probabilities, processed, then accumulated onto the beam scores
-    let logProbs: Float32Array = logits.slice();
-    logSoftmaxRows(logProbs, V);
+    const { logits, log_probs } = await stepWithLogProbs(session, newTokens, cur_len, V);
+    let logProbs: Float32Array = log_probs;
     const runningIds = running.map((h) => h.tokens.subarray(0, cur_len));
     for (const p of processors) logProbs = p.process(runningIds, logProbs);
     if (plan.return_dict && plan.output_logits) rawLogits.push(new Tensor('float32', logits.slice(), [B * K, V]));
@@ -433,19 +450,26 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
     const timeIsUp = criteria.timeIsUp();
     const hits = new Uint8Array(B * beamsToKeep);
     for (let b = 0; b < B; b++) {
-      for (let j = 0; j < K; j++) {
-        const base = (b * K + j) * V;
-        const beamScore = runningScores[b * K + j]!;
-        for (let v = 0; v < V; v++) acc[j * V + v] = logProbs[base + v]! + beamScore;
+      const beamScores = runningScores.subarray(b * K, (b + 1) * K);
+      let picked: number[];
+      let pickedScores: number[];
+      if (plan.do_sample) {
+        for (let j = 0; j < K; j++) {
+          const base = (b * K + j) * V;
+          for (let v = 0; v < V; v++) acc[j * V + v] = logProbs[base + v]! + beamScores[j]!;
+        }
+        picked = rng.sampleWithoutReplacement(softmax(acc), beamsToKeep);
+        pickedScores = picked.map((flat) => acc[flat]!);
+      } else {
+        ({ indices: picked, values: pickedScores } = topkOfRowSums(logProbs, b * K * V, V, beamScores, beamsToKeep));
       }
-      const picked = plan.do_sample ? rng.sampleWithoutReplacement(softmax(acc), beamsToKeep) : topkIndices(acc, beamsToKeep);
       picked.forEach((flat, k) => {
         const beam = Math.floor(flat / V);
         const token = flat % V;
         const hyp = copyHyp(running[b * K + beam]!);
         hyp.tokens[cur_len] = token;
         hyp.beamIndices[cur_len - PROMPT_LENGTH] = b * K + beam;
-        topScores[b * beamsToKeep + k] = acc[flat]!;
+        topScores[b * beamsToKeep + k] = pickedScores[k]!;
         topHyps[b * beamsToKeep + k] = hyp;
         // d. which candidates hit a stopping criterion with their new token
         hits[b * beamsToKeep + k] = criteria.isDone(cur_len + 1, token, timeIsUp) ? 1 : 0;

@@ -17,6 +17,12 @@ export interface DecoderSession {
    * token, so the new token sits at position cur_len - 1. The session keeps its own KV cache.
    */
   step(new_tokens: BigInt64Array, cur_len: number): Promise<Float32Array>;
+  /**
+   * Optional: `step` that also returns log_softmax of the logits over the vocabulary, for beam
+   * search. A session that runs the model natively computes it there, where it is far cheaper
+   * than in JavaScript; without this method the search computes it itself.
+   */
+  stepLogProbs?(new_tokens: BigInt64Array, cur_len: number): Promise<{ logits: Float32Array; log_probs: Float32Array }>;
   /** Keep rows in this order (beam search): row r of the next step continues old row beam_idx[r]. */
   reorder(beam_idx: Int32Array): void;
   /** Free resources. */

@@ -719,7 +719,9 @@ export class VisionEncoderDecoderModel {
       const out = archs(this.config).decoder.forward(ctx.scope('decoder'), this.config.decoder as AnyConfig, { input_ids: ids, past, cross });
       const V = (this.config.decoder as AnyConfig).vocab_size as number;
       const last = F.reshape(F.slice(out.logits, [-1], [F.END], [1]), [-1, V]);
-      const outputs: Record<string, Sym> = { logits: last };
+      // Beam search asks for log_softmax too: ORT's vectorised kernel costs a fraction of the
+      // JavaScript loop over rows × vocab.
+      const outputs: Record<string, Sym> = { logits: last, log_probs: F.logSoftmax(last, -1) };
       out.present.forEach((kv, i) => {
         outputs[`present.${i}.key`] = kv.key;
         outputs[`present.${i}.value`] = kv.value;
@@ -745,6 +747,19 @@ export class VisionEncoderDecoderModel {
     let past: Tensor[] = [];
     for (let i = 0; i < 2 * cs.layers; i++) past.push(Tensor.zeros('float32', [rows, cs.heads, 0, cs.head_dim]));
     const V = (this.config.decoder as AnyConfig).vocab_size as number;
+    const presentNames = Array.from({ length: cs.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    const run = async (new_tokens: BigInt64Array, logProbs: boolean) => {
+      const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]) };
+      for (let i = 0; i < cs.layers; i++) {
+        feeds[`past.${i}.key`] = past[2 * i]!;
+        feeds[`past.${i}.value`] = past[2 * i + 1]!;
+        feeds[`cross.${i}.key`] = cross[2 * i]!;
+        feeds[`cross.${i}.value`] = cross[2 * i + 1]!;
+      }
+      const res = await step.run(feeds, logProbs ? ['logits', 'log_probs', ...presentNames] : ['logits', ...presentNames]);
+      past = presentNames.map((n) => res[n]!);
+      return { logits: res['logits']!.data as Float32Array, log_probs: res['log_probs']?.data as Float32Array | undefined };
+    };
     return {
       vocab_size: V,
       expand(n: number) {
@@ -753,19 +768,11 @@ export class VisionEncoderDecoderModel {
         rows *= n;
       },
       async step(new_tokens: BigInt64Array) {
-        const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]) };
-        for (let i = 0; i < cs.layers; i++) {
-          feeds[`past.${i}.key`] = past[2 * i]!;
-          feeds[`past.${i}.value`] = past[2 * i + 1]!;
-          feeds[`cross.${i}.key`] = cross[2 * i]!;
-          feeds[`cross.${i}.value`] = cross[2 * i + 1]!;
-        }
-        const res = await step.run(feeds);
-        for (let i = 0; i < cs.layers; i++) {
-          past[2 * i] = res[`present.${i}.key`]!;
-          past[2 * i + 1] = res[`present.${i}.value`]!;
-        }
-        return res['logits']!.data as Float32Array;
+        return (await run(new_tokens, false)).logits;
+      },
+      async stepLogProbs(new_tokens: BigInt64Array) {
+        const { logits, log_probs } = await run(new_tokens, true);
+        return { logits, log_probs: log_probs! };
       },
       reorder(beam_idx: Int32Array) {
         // Beams only trade places within their own image, whose rows of cross-attention K/V are
