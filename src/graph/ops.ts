@@ -783,3 +783,24 @@ export function ifThenElse(cond: Sym, thenBranch: Subgraph, elseBranch: Subgraph
   });
   return g.addNode('If', [cond], { then_branch: subgraph(thenBranch.graph, a), else_branch: subgraph(elseBranch.graph, b) }, outTypes);
 }
+
+// ---------------------------------------------------------------------------------------------
+// ONNX Runtime contrib ops, for inference graphs only (weights baked in, no VJP): one kernel does
+// what a dozen standard ops do, without the intermediate tensors.
+
+/**
+ * com.microsoft Attention: softmax((x Wq + bq)(x Wk + bk)ᵀ · scale + attentionBias)(x Wv + bv), heads
+ * merged. x [B, T, C]; weight [C, 3·C] (Q, K, V side by side); bias [3·C]; attentionBias
+ * broadcasts against [B, heads, T, T] (batch and heads may be 1). Returns [B, T, C].
+ */
+export function fusedSelfAttention(x: Sym, weight: Sym, bias: Sym, heads: number, scale: number, attentionBias?: Sym | null): Sym {
+  const [b, t, c] = x.shape;
+  if (x.rank !== 3 || weight.rank !== 2 || bias.rank !== 1) throw new Error(`Attention: expected x [B, T, C], weight [C, 3C], bias [3C]; got ${x}, ${weight}, ${bias}`);
+  if (typeof c === 'number' && (!sameDim(weight.shape[0]!, c) || !sameDim(weight.shape[1]!, 3 * c) || !sameDim(bias.shape[0]!, 3 * c) || c % heads !== 0)) {
+    throw new Error(`Attention: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} do not fit x ${fmt(x.shape)} with ${heads} heads`);
+  }
+  if (attentionBias && attentionBias.rank !== 4) throw new Error(`Attention: attention bias must be [B or 1, heads or 1, T, T], got ${attentionBias}`);
+  const inputs = [x, weight, bias, null, null, attentionBias ?? null];
+  while (inputs.at(-1) === null) inputs.pop();
+  return x.graph.addNode('Attention', inputs, { num_heads: int(heads), scale: float(scale) }, [{ dtype: x.dtype, shape: [b!, t!, c!] }], 'com.microsoft')[0]!;
+}

@@ -176,6 +176,14 @@ export class Ctx {
     return this.g.training;
   }
 
+  /**
+   * A graph that only runs forward with its weights baked in (generation, export): no gradient is
+   * ever taken through it, so it may use ONNX Runtime's fused contrib kernels.
+   */
+  get inference(): boolean {
+    return this.g.paramMode === 'initializer' && !this.g.training;
+  }
+
   /** A weight of this module by its local HF name. */
   param(local: string, dims: number[], init: Init): Sym {
     const name = this.name(local);

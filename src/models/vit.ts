@@ -8,6 +8,7 @@
 // "Copied from ViT" in transformers); BEiT reuses the patch embeddings and the input checks.
 
 import { type Sym } from '../graph/graph.js';
+import { Tensor } from '../runtime/tensor.js';
 import * as F from '../graph/ops.js';
 import { type EncoderArch, type EncoderOutputs } from './architectures.js';
 import { attention, mergeHeads, splitHeads } from './layers.js';
@@ -131,6 +132,20 @@ export function expandToBatch(token: Sym, like: Sym): Sym {
 function vitAttention(ctx: Ctx, s: VitLayerSettings, x: Sym): { out: Sym; probs: Sym } {
   const self = ctx.scope('attention');
   const init = truncNormal(s.std);
+  if (ctx.inference) {
+    // One Attention kernel for the Q/K/V projections, the heads' softmax(QKᵀ)V and the merge. The
+    // unfused probabilities below are built too, for output_attentions; unused, they are pruned.
+    const qkv = ['query', 'key', 'value'].map((n) => {
+      const m = self.scope(n);
+      return { w: m.param('weight', [s.hidden, s.hidden], init), b: s.qkvBias ? m.param('bias', [s.hidden], zeros) : null };
+    });
+    const weight = F.transpose(F.concat(qkv.map((p) => p.w), 0), [1, 0]);
+    const bias = s.qkvBias ? F.concat(qkv.map((p) => p.b!), 0) : x.graph.constant(Tensor.zeros('float32', [3 * s.hidden]), 'zeros');
+    const merged = F.fusedSelfAttention(x, weight, bias, s.heads, 1 / Math.sqrt(s.headDim));
+    const [q, k] = qkv.slice(0, 2).map((p) => splitHeads(F.linear(x, p.w, p.b), s.heads, s.headDim));
+    const probs = F.softmax(F.mul(F.matmul(q!, F.transposeLast(k!)), 1 / Math.sqrt(s.headDim)), -1);
+    return { out: ctx.scope('output').linear('dense', merged, s.hidden, s.hidden, { std: s.std, init }), probs };
+  }
   const q = splitHeads(self.linear('query', x, s.hidden, s.hidden, { bias: s.qkvBias, std: s.std, init }), s.heads, s.headDim);
   const k = splitHeads(self.linear('key', x, s.hidden, s.hidden, { bias: s.qkvBias, std: s.std, init }), s.heads, s.headDim);
   const v = splitHeads(self.linear('value', x, s.hidden, s.hidden, { bias: s.qkvBias, std: s.std, init }), s.heads, s.headDim);
