@@ -804,3 +804,30 @@ export function fusedSelfAttention(x: Sym, weight: Sym, bias: Sym, heads: number
   while (inputs.at(-1) === null) inputs.pop();
   return x.graph.addNode('Attention', inputs, { num_heads: int(heads), scale: float(scale) }, [{ dtype: x.dtype, shape: [b!, t!, c!] }], 'com.microsoft')[0]!;
 }
+
+/**
+ * com.microsoft MultiHeadAttention over projected inputs: query [B, T, C]; key and value either
+ * new [B, S, C] (then past [B, heads, P, D] may be prepended, and the outputs include the grown
+ * cache `present` [B, heads, P + S, D]) or whole [B, heads, S, D] (precomputed cross-attention).
+ * attentionBias broadcasts against [B, heads, T, keys]. Returns the merged context [B, T, C].
+ */
+export function multiHeadAttention(
+  query: Sym,
+  key: Sym,
+  value: Sym,
+  opts: { heads: number; scale: number; attentionBias?: Sym | null; past?: { key: Sym; value: Sym } | null },
+): { context: Sym; present?: { key: Sym; value: Sym } } {
+  const [b, t, c] = query.shape;
+  if (query.rank !== 3) throw new Error(`MultiHeadAttention: query must be [B, T, C], got ${query}`);
+  const whole = key.rank === 4;
+  if (key.rank !== value.rank || (key.rank !== 3 && !whole)) throw new Error(`MultiHeadAttention: key and value must both be [B, S, C] or [B, heads, S, D], got ${key} and ${value}`);
+  if (whole && opts.past) throw new Error('MultiHeadAttention: a cache (past) goes with new keys [B, S, C], not whole ones');
+  const g = query.graph;
+  const inputs = [query, key, value, null, null, opts.attentionBias ?? null, opts.past?.key ?? null, opts.past?.value ?? null];
+  while (inputs.at(-1) === null) inputs.pop();
+  const d = typeof c === 'number' ? c / opts.heads : UNKNOWN;
+  const outTypes: { dtype: DType; shape: Shape }[] = [{ dtype: query.dtype, shape: [b!, t!, c!] }];
+  if (opts.past) for (let i = 0; i < 2; i++) outTypes.push({ dtype: query.dtype, shape: [b!, opts.heads, UNKNOWN, d] });
+  const [context, presentKey, presentValue] = g.addNode('MultiHeadAttention', inputs, { num_heads: int(opts.heads), scale: float(opts.scale) }, outTypes, 'com.microsoft');
+  return { context: context!, ...(opts.past ? { present: { key: presentKey!, value: presentValue! } } : {}) };
+}

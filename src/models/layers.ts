@@ -100,3 +100,30 @@ export function positionIds(queryLength: number | Sym, past: number | Sym, like:
   const end = typeof past === 'number' && typeof queryLength === 'number' ? past + queryLength : F.add(toSym(like, past), toSym(like, queryLength));
   return F.unsqueeze(F.range(past, end, 1), [0]);
 }
+
+/**
+ * Inference graphs: causal self-attention with a cache in one MultiHeadAttention kernel. q, k, v
+ * [B, T, C] are the new positions' projections; returns the merged context [B, T, C] and the
+ * grown cache (what splitHeads, concat and attention() compute unfused).
+ */
+export function fusedCachedSelfAttention(q: Sym, k: Sym, v: Sym, past: { key: Sym; value: Sym }, heads: number, scale: number, mask: Sym): { context: Sym; present: { key: Sym; value: Sym } } {
+  const { context, present } = F.multiHeadAttention(q, k, v, { heads, scale, attentionBias: mask, past });
+  return { context, present: present! };
+}
+
+/**
+ * Inference graphs: cross-attention of q [R, T, C] over precomputed K/V [I, heads, S, D] in one
+ * MultiHeadAttention kernel. When R = I·n (n beams or sequences per image, image-major), the n
+ * rows of an image become n·T query positions of one image by a reshape, as groupedAttention.
+ */
+export function fusedCrossAttention(q: Sym, kv: { key: Sym; value: Sym }, heads: number, scale: number): Sym {
+  const g = q.graph;
+  const grouped = typeof q.shape[0] === 'string' && typeof kv.key.shape[0] === 'string' && q.shape[0] !== kv.key.shape[0];
+  if (!grouped) return F.multiHeadAttention(q, kv.key, kv.value, { heads, scale }).context;
+  const c = q.shape[2]!;
+  const qShape = F.shapeOf(q);
+  const perImage = F.concat([F.slice(F.shapeOf(kv.key), [0], [1], [0]), g.int64s([-1]), F.slice(qShape, [2], [3], [0])], 0);
+  const qi = g.addNode('Reshape', [q, perImage], {}, [{ dtype: q.dtype, shape: [kv.key.shape[0]!, '?nT', c] }])[0]!;
+  const ctx = F.multiHeadAttention(qi, kv.key, kv.value, { heads, scale }).context;
+  return g.addNode('Reshape', [ctx, qShape], {}, [{ dtype: q.dtype, shape: q.shape }])[0]!;
+}
