@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
 import { AdamW } from '../src/training/optim.js';
 import { loadSafetensorsSync } from '../src/weights/index.js';
-import { type Tensor } from '../src/runtime/tensor.js';
+import { Tensor } from '../src/runtime/tensor.js';
 import { checkpointGrads, loadCase, maxRelErr } from './model_helpers.js';
 
 const CASES = (process.env.VED_CASES ?? 'vit-gpt2,vit48-bert,swin-bert,vit-trocr,deit24-bart24,beit40-roberta40,donutswin3-trocrsin12,vit-mbart40').split(',');
@@ -107,6 +107,28 @@ for (const name of CASES) {
         const got = await model.generate(io.get('pixel_values')!, kwargs);
         assert.deepEqual(ids(got), ids(ref), `gen_${gname}`);
       }
+    });
+
+    await t.test('generate: each greedy step\'s scores (the fused inference graphs) match Python\'s', async (st) => {
+      const ref = io.get('greedy_scores'); // [steps, images, vocab]
+      const kwargs = (c.case.generate as Record<string, Record<string, unknown>>)['greedy'];
+      if (!ref || !kwargs) return st.skip('no greedy_scores in this fixture');
+      const out = await model.generate(io.get('pixel_values')!, { ...kwargs, return_dict_in_generate: true, output_scores: true });
+      const [steps, images, vocab] = ref.dims as [number, number, number];
+      assert.equal(out.scores!.length, steps);
+      out.scores!.forEach((s, i) => {
+        const want = (ref.data as Float32Array).slice(i * images * vocab, (i + 1) * images * vocab);
+        // Processors set some scores to -inf (forced tokens): those must match exactly.
+        const got = (s.data as Float32Array).slice();
+        want.forEach((w, j) => {
+          if (!Number.isFinite(w)) {
+            assert.equal(got[j], w, `step ${i}, score ${j}`);
+            got[j] = want[j] = 0;
+          }
+        });
+        const e = maxRelErr(new Tensor('float32', got, [images, vocab]), new Tensor('float32', want, [images, vocab]), TOL_FLOOR);
+        assert.ok(e <= 1e-4, `step ${i}: scores rel err ${e}`);
+      });
     });
   });
 }
