@@ -11,7 +11,7 @@
 import { type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import { type DecoderArch, type DecoderInputs, type DecoderOutputs, type KV } from './architectures.js';
-import { attention, causalMask, mergeHeads, positionIds, splitHeads } from './layers.js';
+import { attention, attentionProbs, causalMask, fusedCachedSelfAttention, fusedCrossAttention, mergeHeads, positionIds, splitHeads } from './layers.js';
 import { type AnyConfig, type Ctx, type Init, normal } from './modeling_utils.js';
 
 /** The decoder fields the BART family reads, with the defaults of the model's config class. */
@@ -177,9 +177,16 @@ function attend(ctx: Ctx, s: BartDecoderSettings, q: Sym, k: Sym, v: Sym, mask: 
 
 /** Decoder self-attention (ctx = `self_attn`): this call's K/V appended to the cache along the sequence axis. */
 export function selfAttention(ctx: Ctx, s: BartDecoderSettings, x: Sym, mask: Sym, past: KV | null): { out: Sym; present: KV; probs: Sym } {
-  const q = splitHeads(ctx.linear('q_proj', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
-  let key = splitHeads(ctx.linear('k_proj', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
-  let value = splitHeads(ctx.linear('v_proj', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
+  const [qp, kp, vp] = ['q_proj', 'k_proj', 'v_proj'].map((n) => ctx.linear(n, x, s.hidden, s.hidden, { std: s.std })) as [Sym, Sym, Sym];
+  if (ctx.inference && past) {
+    // Decode steps: the cache and softmax(QKᵀ)V in one MultiHeadAttention kernel.
+    const fused = fusedCachedSelfAttention(qp, kp, vp, past, s.heads, s.headDim ** -0.5, mask);
+    const out = ctx.linear('out_proj', fused.context, s.hidden, s.hidden, { std: s.std });
+    return { out, present: fused.present, probs: attentionProbs(qp, fused.present.key, s.heads, s.headDim ** -0.5, mask) };
+  }
+  const q = splitHeads(qp, s.heads, s.headDim);
+  let key = splitHeads(kp, s.heads, s.headDim);
+  let value = splitHeads(vp, s.heads, s.headDim);
   if (past) {
     key = F.concat([past.key, key], 2);
     value = F.concat([past.value, value], 2);
@@ -205,8 +212,12 @@ export function crossAttentionKV(ctx: Ctx, s: BartDecoderSettings, encoderHidden
 
 /** Cross-attention over the encoder (ctx = `encoder_attn`), every encoder position visible. */
 export function crossAttention(ctx: Ctx, s: BartDecoderSettings, x: Sym, kv: KV): { out: Sym; probs: Sym } {
-  const q = splitHeads(ctx.linear('q_proj', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
-  return attend(ctx, s, q, kv.key, kv.value, null);
+  const qp = ctx.linear('q_proj', x, s.hidden, s.hidden, { std: s.std });
+  if (ctx.inference) {
+    const context = fusedCrossAttention(qp, kv, s.heads, s.headDim ** -0.5);
+    return { out: ctx.linear('out_proj', context, s.hidden, s.hidden, { std: s.std }), probs: attentionProbs(qp, kv.key, s.heads, s.headDim ** -0.5, null) };
+  }
+  return attend(ctx, s, splitHeads(qp, s.heads, s.headDim), kv.key, kv.value, null);
 }
 
 // ---------------------------------------------------------------------------------------------

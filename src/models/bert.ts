@@ -11,7 +11,7 @@ import { type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import { type DecoderArch, type DecoderInputs, type DecoderOutputs, type KV } from './architectures.js';
 import { type AnyConfig, type Ctx, normal, zeros } from './modeling_utils.js';
-import { attention, causalMask, mergeHeads, positionIds, splitHeads } from './layers.js';
+import { attention, attentionProbs, causalMask, fusedCachedSelfAttention, fusedCrossAttention, mergeHeads, positionIds, splitHeads } from './layers.js';
 
 /** The config values a BERT-style decoder reads (config.json keys, with the config class's defaults). */
 export interface BertSettings {
@@ -86,9 +86,15 @@ function attend(ctx: Ctx, s: BertSettings, q: Sym, kv: KV, mask: Sym | null) {
 
 /** BertSelfAttention (self): Q, K, V from the hidden states; the cache grows along the sequence axis. */
 function selfAttention(ctx: Ctx, s: BertSettings, x: Sym, mask: Sym, past: KV | null) {
-  const q = splitHeads(ctx.linear('query', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
-  let key = splitHeads(ctx.linear('key', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
-  let value = splitHeads(ctx.linear('value', x, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
+  const [qp, kp, vp] = ['query', 'key', 'value'].map((n) => ctx.linear(n, x, s.hidden, s.hidden, { std: s.std })) as [Sym, Sym, Sym];
+  if (ctx.inference && past) {
+    // Decode steps: the cache and softmax(QKᵀ)V in one MultiHeadAttention kernel.
+    const fused = fusedCachedSelfAttention(qp, kp, vp, past, s.heads, 1 / Math.sqrt(s.headDim), mask);
+    return { context: fused.context, present: fused.present, probs: attentionProbs(qp, fused.present.key, s.heads, 1 / Math.sqrt(s.headDim), mask) };
+  }
+  const q = splitHeads(qp, s.heads, s.headDim);
+  let key = splitHeads(kp, s.heads, s.headDim);
+  let value = splitHeads(vp, s.heads, s.headDim);
   if (past) {
     key = F.concat([past.key, key], 2);
     value = F.concat([past.value, value], 2);
@@ -134,10 +140,17 @@ export function bertEncoder(ctx: Ctx, s: BertSettings, embeddings: Sym, mask: Sy
     if (attendsEncoder) {
       const xa = layer.scope('crossattention');
       const kv = cross ? cross[i]! : crossKeyValue(xa.scope('self'), s, encoder_hidden_states!);
-      const q = splitHeads(xa.scope('self').linear('query', attentionOutput, s.hidden, s.hidden, { std: s.std }), s.heads, s.headDim);
-      const c = attend(xa.scope('self'), s, q, kv, null);
-      attentionOutput = addAndNorm(xa.scope('output'), s, mergeHeads(c.context, s.heads, s.headDim), attentionOutput, s.hidden);
-      out.cross_attentions.push(c.probs);
+      const qp = xa.scope('self').linear('query', attentionOutput, s.hidden, s.hidden, { std: s.std });
+      let context: Sym;
+      if (xa.inference) {
+        context = fusedCrossAttention(qp, kv, s.heads, 1 / Math.sqrt(s.headDim));
+        out.cross_attentions.push(attentionProbs(qp, kv.key, s.heads, 1 / Math.sqrt(s.headDim), null));
+      } else {
+        const c = attend(xa.scope('self'), s, splitHeads(qp, s.heads, s.headDim), kv, null);
+        context = mergeHeads(c.context, s.heads, s.headDim);
+        out.cross_attentions.push(c.probs);
+      }
+      attentionOutput = addAndNorm(xa.scope('output'), s, context, attentionOutput, s.hidden);
     }
     const intermediate = F.activation(s.act, layer.scope('intermediate').linear('dense', attentionOutput, s.hidden, s.intermediate, { std: s.std }));
     hidden = addAndNorm(layer.scope('output'), s, intermediate, attentionOutput, s.intermediate);

@@ -10,7 +10,7 @@ import { type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import { type DecoderArch, type DecoderInputs, type DecoderOutputs, type KV } from './architectures.js';
 import { type AnyConfig, type Ctx, type Init, normal } from './modeling_utils.js';
-import { attention, causalMask, fusedCachedSelfAttention, fusedCrossAttention, mergeHeads, positionIds, splitHeads } from './layers.js';
+import { attention, attentionProbs, causalMask, fusedCachedSelfAttention, fusedCrossAttention, mergeHeads, positionIds, splitHeads } from './layers.js';
 
 /** The config values GPT-2 reads (config.json keys, with GPT2Config's defaults). */
 interface GPT2Settings {
@@ -74,7 +74,7 @@ function selfAttention(ctx: Ctx, s: GPT2Settings, layerIdx: number, x: Sym, mask
   if (ctx.inference && past) {
     const fused = fusedCachedSelfAttention(q, k, v, past, s.heads, attnScale(s, layerIdx), mask);
     const out = ctx.conv1d('c_proj', fused.context, s.embed, s.embed, s.projStd);
-    return { out, present: fused.present, probs: unfusedProbs(q, fused.present.key, s, layerIdx, mask) };
+    return { out, present: fused.present, probs: attentionProbs(q, fused.present.key, s.heads, attnScale(s, layerIdx), mask) };
   }
   let key = splitHeads(k, s.heads, s.headDim);
   let value = splitHeads(v, s.heads, s.headDim);
@@ -90,11 +90,6 @@ function selfAttention(ctx: Ctx, s: GPT2Settings, layerIdx: number, x: Sym, mask
   let out = ctx.conv1d('c_proj', mergeHeads(context, s.heads, s.headDim), s.embed, s.embed, s.projStd);
   out = ctx.dropout(out, s.residPdrop);
   return { out, present: { key, value }, probs };
-}
-
-/** The attention probabilities the fused kernels do not expose, for output_attentions (pruned when unused). */
-function unfusedProbs(q: Sym, keys: Sym, s: GPT2Settings, layerIdx: number, mask: Sym | null): Sym {
-  return attention(splitHeads(q, s.heads, s.headDim), keys, keys, { scale: attnScale(s, layerIdx), mask }).probs;
 }
 
 function attnScale(s: GPT2Settings, layerIdx: number): number {
@@ -114,7 +109,7 @@ function crossAttention(ctx: Ctx, s: GPT2Settings, layerIdx: number, x: Sym, kv:
   const q = ctx.conv1d('q_attn', x, s.embed, s.embed, s.std);
   if (ctx.inference) {
     const context = fusedCrossAttention(q, kv, s.heads, attnScale(s, layerIdx));
-    return { out: ctx.conv1d('c_proj', context, s.embed, s.embed, s.projStd), probs: unfusedProbs(q, kv.key, s, layerIdx, null) };
+    return { out: ctx.conv1d('c_proj', context, s.embed, s.embed, s.projStd), probs: attentionProbs(q, kv.key, s.heads, attnScale(s, layerIdx), null) };
   }
   const { context, probs } = attention(splitHeads(q, s.heads, s.headDim), kv.key, kv.value, {
     scale: attnScale(s, layerIdx),

@@ -127,3 +127,12 @@ export function fusedCrossAttention(q: Sym, kv: { key: Sym; value: Sym }, heads:
   const ctx = F.multiHeadAttention(qi, kv.key, kv.value, { heads, scale }).context;
   return g.addNode('Reshape', [ctx, qShape], {}, [{ dtype: q.dtype, shape: q.shape }])[0]!;
 }
+
+/**
+ * The attention probabilities the fused kernels do not expose, for output_attentions: q [B, T, C]
+ * (projected, heads not split) against keys [B, heads, S, D]. Unused, the nodes are pruned.
+ */
+export function attentionProbs(q: Sym, keys: Sym, heads: number, scale: number, mask: Sym | null): Sym {
+  const headDim = (q.shape[2] as number) / heads;
+  return attention(splitHeads(q, heads, headDim), keys, keys, { scale, mask }).probs;
+}
