@@ -67,12 +67,14 @@ export function chainProbe(chain: Mm[]): Promise<Probe> {
   return probe(g, outs, feeds, chain.reduce((a, mm) => a + flops(mm), 0));
 }
 
-/** Read-only streaming: x [1, d] times an initializer [d, vocab]; work = the matrix's bytes. */
-export function streamProbe(d = 768, vocab = 50257): Promise<Probe> {
-  const g = new Graph();
-  const x = g.input('x', 'float32', [1, d]);
-  const w = g.constant(new Tensor('float32', noise(d * vocab, 7), [d, vocab]), 'w');
-  return probe(g, { y: F.matmul(x, w) }, { x: new Tensor('float32', noise(d, 8), [1, d]) }, 4 * d * vocab);
+/**
+ * Read-only weight streaming as a decode step does it: one row through every weight matrix the
+ * step reads ([k, n] each, chained as chainProbe does), and nothing else; work = the matrices'
+ * bytes. The same MatMul kernel on the same shapes as the step, so the bound is reachable.
+ */
+export async function streamProbe(matrices: { k: number; n: number }[]): Promise<Probe> {
+  const p = await chainProbe(matrices.map((x) => ({ m: 1, k: x.k, n: x.n })));
+  return { ...p, work: 4 * matrices.reduce((a, x) => a + x.k * x.n, 0) };
 }
 
 /** Float32Array.set of `bytes` (work = bytes copied, as DESIGN.md counts it). */

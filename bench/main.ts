@@ -16,7 +16,7 @@ import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.
 import { AdamW } from '../src/training/optim.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { chainProbe, copyProbe, matmulProbe, streamProbe, type Probe } from './bounds.js';
-import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, type ModelSpec } from './models.js';
+import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, stepMatrices, type ModelSpec } from './models.js';
 import { printReport, type ModelResult } from './report.js';
 
 const NEW_TOKENS = 16;
@@ -115,7 +115,7 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     plain: await matmulProbe(shapes1.typical),
     chain1: await chainProbe(shapes1.chain),
     chainB: quick ? null : await chainProbe(shapesB.chain),
-    stream: await streamProbe(),
+    stream: await streamProbe(stepMatrices(model)),
     copy: copyProbe(),
   };
 

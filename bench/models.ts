@@ -204,6 +204,28 @@ export function stepBytes(model: VisionEncoderDecoderModel, encTokens: number, p
   return 4 * (params + cache);
 }
 
+/**
+ * The weight matrices a decode step multiplies one row by, as [k, n] (in, out): those stepBytes
+ * counts, less the 1-D ones. GPT-2's Conv1D weights are stored [in, out], Linear weights
+ * [out, in], and the token table serves as the LM head [vocab, d].
+ */
+export function stepMatrices(model: VisionEncoderDecoderModel): { k: number; n: number }[] {
+  const names = [...model.named_parameters().keys()].filter((n) => n.startsWith('decoder.'));
+  const separateHead = names.some((n) => /(^|\.)(lm_head|output_projection)\.weight$/.test(n));
+  const out: { k: number; n: number }[] = [];
+  for (const [n, t] of model.named_parameters()) {
+    if (!n.startsWith('decoder.') || t.dims.length !== 2) continue;
+    if (/crossattention\.c_attn|encoder_attn\.(k|v)_proj/.test(n)) continue;
+    if (/wpe|embed_positions|position_embeddings|token_type_embeddings/.test(n)) continue;
+    const table = /wte|embed_tokens|word_embeddings/.test(n);
+    if (separateHead && table) continue;
+    const [a, b] = t.dims as [number, number];
+    const conv1d = /\.(c_attn|c_proj|c_fc|q_attn)\.weight$/.test(n);
+    out.push(conv1d ? { k: a, n: b } : { k: b, n: a });
+  }
+  return out;
+}
+
 /** Tokens of the encoder output (the cross-attention length). */
 export function encoderTokens(spec: ModelSpec): number {
   const last = encoderShapes(spec, 1).chain.at(-1)!;
