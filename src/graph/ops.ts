@@ -789,33 +789,17 @@ export function ifThenElse(cond: Sym, thenBranch: Subgraph, elseBranch: Subgraph
 // what a dozen standard ops do, without the intermediate tensors.
 
 /**
- * com.microsoft Attention: softmax((x Wq + bq)(x Wk + bk)ᵀ · scale + attentionBias)(x Wv + bv), heads
- * merged. x [B, T, C]; weight [C, 3·C] (Q, K, V side by side); bias [3·C]; attentionBias
- * broadcasts against [B, heads, T, T] (batch and heads may be 1). Returns [B, T, C].
- */
-export function fusedSelfAttention(x: Sym, weight: Sym, bias: Sym, heads: number, scale: number, attentionBias?: Sym | null): Sym {
-  const [b, t, c] = x.shape;
-  if (x.rank !== 3 || weight.rank !== 2 || bias.rank !== 1) throw new Error(`Attention: expected x [B, T, C], weight [C, 3C], bias [3C]; got ${x}, ${weight}, ${bias}`);
-  if (typeof c === 'number' && (!sameDim(weight.shape[0]!, c) || !sameDim(weight.shape[1]!, 3 * c) || !sameDim(bias.shape[0]!, 3 * c) || c % heads !== 0)) {
-    throw new Error(`Attention: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} do not fit x ${fmt(x.shape)} with ${heads} heads`);
-  }
-  if (attentionBias && attentionBias.rank !== 4) throw new Error(`Attention: attention bias must be [B or 1, heads or 1, T, T], got ${attentionBias}`);
-  const inputs = [x, weight, bias, null, null, attentionBias ?? null];
-  while (inputs.at(-1) === null) inputs.pop();
-  return x.graph.addNode('Attention', inputs, { num_heads: int(heads), scale: float(scale) }, [{ dtype: x.dtype, shape: [b!, t!, c!] }], 'com.microsoft')[0]!;
-}
-
-/**
  * com.microsoft MultiHeadAttention over projected inputs: query [B, T, C]; key and value either
  * new [B, S, C] (then past [B, heads, P, D] may be prepended, and the outputs include the grown
  * cache `present` [B, heads, P + S, D]) or whole [B, heads, S, D] (precomputed cross-attention).
- * attentionBias broadcasts against [B, heads, T, keys]. Returns the merged context [B, T, C].
+ * bias [3C] is added to new query, key and value; attentionBias broadcasts against
+ * [B, heads, T, keys]. Returns the merged context [B, T, C].
  */
 export function multiHeadAttention(
   query: Sym,
   key: Sym,
   value: Sym,
-  opts: { heads: number; scale: number; attentionBias?: Sym | null; past?: { key: Sym; value: Sym } | null },
+  opts: { heads: number; scale: number; bias?: Sym | null; attentionBias?: Sym | null; past?: { key: Sym; value: Sym } | null },
 ): { context: Sym; present?: { key: Sym; value: Sym } } {
   const [b, t, c] = query.shape;
   if (query.rank !== 3) throw new Error(`MultiHeadAttention: query must be [B, T, C], got ${query}`);
@@ -823,7 +807,8 @@ export function multiHeadAttention(
   if (key.rank !== value.rank || (key.rank !== 3 && !whole)) throw new Error(`MultiHeadAttention: key and value must both be [B, S, C] or [B, heads, S, D], got ${key} and ${value}`);
   if (whole && opts.past) throw new Error('MultiHeadAttention: a cache (past) goes with new keys [B, S, C], not whole ones');
   const g = query.graph;
-  const inputs = [query, key, value, null, null, opts.attentionBias ?? null, opts.past?.key ?? null, opts.past?.value ?? null];
+  if (opts.bias && (whole || opts.bias.rank !== 1)) throw new Error(`MultiHeadAttention: a bias [3C] is added to new query, key and value [B, S, C] only, got ${opts.bias}`);
+  const inputs = [query, key, value, opts.bias ?? null, null, opts.attentionBias ?? null, opts.past?.key ?? null, opts.past?.value ?? null];
   while (inputs.at(-1) === null) inputs.pop();
   const d = typeof c === 'number' ? c / opts.heads : UNKNOWN;
   const outTypes: { dtype: DType; shape: Shape }[] = [{ dtype: query.dtype, shape: [b!, t!, c!] }];

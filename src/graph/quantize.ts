@@ -24,9 +24,25 @@ export function quantizeColumns(K: number, N: number, at: (k: number, n: number)
   return { q, scale };
 }
 
-/** The weight behind `s` when it is a baked rank-2 parameter (not a buffer or constant). */
+/**
+ * The weight behind `s` when it is a baked rank-2 parameter (not a buffer or constant), or the
+ * rows of several stacked by a Concat on axis 0 (fused Q/K/V projections).
+ */
 function bakedMatrix(graph: Graph, s: Sym | null): Tensor | null {
-  if (!s || s.node || !graph.params.has(s.name)) return null;
+  if (!s) return null;
+  if (s.node?.op === 'Concat' && s.node.domain === '' && s.node.attrs.axis?.value === 0) {
+    const parts = s.node.inputs.map((x) => bakedMatrix(graph, x));
+    if (parts.some((t) => !t || t.dims[1] !== parts[0]!.dims[1])) return null;
+    const rows = parts.reduce((a, t) => a + t!.dims[0]!, 0);
+    const data = new Float32Array(rows * parts[0]!.dims[1]!);
+    let at = 0;
+    for (const t of parts) {
+      data.set(t!.data as Float32Array, at);
+      at += t!.size;
+    }
+    return new Tensor('float32', data, [rows, parts[0]!.dims[1]!]);
+  }
+  if (s.node || !graph.params.has(s.name)) return null;
   const t = graph.initializers.get(s.name);
   return t && t.type === 'float32' && t.dims.length === 2 ? t : null;
 }
