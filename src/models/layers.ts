@@ -1,7 +1,7 @@
 // Pieces shared by architectures whose semantics really are identical: multi-head attention's
 // reshapes and its softmax(QKᵀ)V core, and the additive masks.
 
-import { type Dim, type Sym } from '../graph/graph.js';
+import { type Dim, type Graph, type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 
 /** torch.finfo(torch.float32).min: what transformers adds at masked positions. */
@@ -111,6 +111,8 @@ export function fusedCachedSelfAttention(q: Sym, k: Sym, v: Sym, past: { key: Sy
   return { context, present: present! };
 }
 
+const groupShapes = new WeakMap<Graph, Map<string, { qShape: Sym; perImage: Sym }>>();
+
 /**
  * Inference graphs: cross-attention of q [R, T, C] over precomputed K/V [I, heads, S, D] in one
  * MultiHeadAttention kernel. When R = I·n (n beams or sequences per image, image-major), the n
@@ -121,8 +123,16 @@ export function fusedCrossAttention(q: Sym, kv: { key: Sym; value: Sym }, heads:
   const grouped = typeof q.shape[0] === 'string' && typeof kv.key.shape[0] === 'string' && q.shape[0] !== kv.key.shape[0];
   if (!grouped) return F.multiHeadAttention(q, kv.key, kv.value, { heads, scale }).context;
   const c = q.shape[2]!;
-  const qShape = F.shapeOf(q);
-  const perImage = F.concat([F.slice(F.shapeOf(kv.key), [0], [1], [0]), g.int64s([-1]), F.slice(qShape, [2], [3], [0])], 0);
+  // Every layer reshapes to and from the same shapes: compute them once per graph.
+  const key = `${q.shape.join()}|${kv.key.shape[0]}`;
+  let shapes = groupShapes.get(g)?.get(key);
+  if (!shapes) {
+    const qShape = F.shapeOf(q);
+    shapes = { qShape, perImage: F.concat([F.slice(F.shapeOf(kv.key), [0], [1], [0]), g.int64s([-1]), F.slice(qShape, [2], [3], [0])], 0) };
+    if (!groupShapes.has(g)) groupShapes.set(g, new Map());
+    groupShapes.get(g)!.set(key, shapes);
+  }
+  const { qShape, perImage } = shapes;
   const qi = g.addNode('Reshape', [q, perImage], {}, [{ dtype: q.dtype, shape: [kv.key.shape[0]!, '?nT', c] }])[0]!;
   const ctx = F.multiHeadAttention(qi, kv.key, kv.value, { heads, scale }).context;
   return g.addNode('Reshape', [ctx, qShape], {}, [{ dtype: q.dtype, shape: q.shape }])[0]!;
