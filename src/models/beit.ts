@@ -26,7 +26,7 @@ import { type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import { Tensor } from '../runtime/tensor.js';
 import { type EncoderArch } from './architectures.js';
-import { attention, mergeHeads, splitHeads } from './layers.js';
+import { attention, fusedSelfAttention, mergeHeads, splitHeads } from './layers.js';
 import { type AnyConfig, type Ctx, normal, zeros } from './modeling_utils.js';
 import { checkPixelValues, expandToBatch, type ForwardOptions, pair, patchEmbeddings, type VisionEncoderOutputs, type VitLayerSettings, vitLayerSettings } from './vit.js';
 
@@ -141,6 +141,17 @@ function dropPath(ctx: Ctx, x: Sym, p: number, site: string): Sym {
 function beitAttention(ctx: Ctx, s: BeitSettings, x: Sym, sharedBias: Sym | null): { out: Sym; probs: Sym } {
   const self = ctx.scope('attention');
   const init = normal(s.std);
+  if (ctx.inference) {
+    // Q/K/V in one MatMul, the attention (relative position bias included) in one kernel.
+    const proj = [['query', true], ['key', false], ['value', true]].map(([n, hasBias]) => {
+      const m = self.scope(n as string);
+      return { w: m.param('weight', [s.hidden, s.hidden], init), b: hasBias ? m.param('bias', [s.hidden], zeros) : null };
+    });
+    let bias = s.useRelative ? relativePositionBias(self.scope('relative_position_bias'), s) : null;
+    if (sharedBias) bias = bias ? F.add(bias, sharedBias) : sharedBias;
+    const { context, probs } = fusedSelfAttention(x, proj, s.heads, 1 / Math.sqrt(s.headDim), bias);
+    return { out: ctx.scope('output').linear('dense', context, s.hidden, s.hidden, { std: s.std, init }), probs };
+  }
   const q = splitHeads(self.linear('query', x, s.hidden, s.hidden, { std: s.std, init }), s.heads, s.headDim);
   const k = splitHeads(self.linear('key', x, s.hidden, s.hidden, { bias: false, std: s.std, init }), s.heads, s.headDim);
   const v = splitHeads(self.linear('value', x, s.hidden, s.hidden, { std: s.std, init }), s.heads, s.headDim);

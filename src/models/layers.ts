@@ -3,6 +3,7 @@
 
 import { type Dim, type Graph, type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
+import { Tensor } from '../runtime/tensor.js';
 
 /** torch.finfo(torch.float32).min: what transformers adds at masked positions. */
 export const MASK_MIN = -3.4028234663852886e38;
@@ -145,4 +146,22 @@ export function fusedCrossAttention(q: Sym, kv: { key: Sym; value: Sym }, heads:
 export function attentionProbs(q: Sym, keys: Sym, heads: number, scale: number, mask: Sym | null): Sym {
   const headDim = (q.shape[2] as number) / heads;
   return attention(splitHeads(q, heads, headDim), keys, keys, { scale, mask }).probs;
+}
+
+/**
+ * Inference graphs: bidirectional self-attention over x [B, T, C] with torch Linear projections
+ * (weights [C, C]; a bias may be null): Q, K and V as one MatMul (int8 can quantize it), the
+ * biases, softmax(QKᵀ · scale + attentionBias)V and the head merge in one MultiHeadAttention
+ * kernel. Returns the merged context and the probabilities (built only if used).
+ */
+export function fusedSelfAttention(x: Sym, proj: { w: Sym; b: Sym | null }[], heads: number, scale: number, attentionBias: Sym | null = null): { context: Sym; probs: Sym } {
+  const g = x.graph;
+  const c = x.shape[2] as number;
+  const [q, k, v] = F.split(F.linear(x, F.concat(proj.map((p) => p.w), 0)), [c, c, c], -1) as [Sym, Sym, Sym];
+  const zeros = () => g.constant(Tensor.zeros('float32', [c]), 'zeros');
+  const bias = proj.some((p) => p.b) ? F.concat(proj.map((p) => p.b ?? zeros()), 0) : null;
+  const context = F.multiHeadAttention(q, k, v, { heads, scale, bias, attentionBias }).context;
+  const biased = (y: Sym, b: Sym | null) => (b ? F.add(y, b) : y);
+  const probs = attentionProbs(biased(q, proj[0]!.b), splitHeads(biased(k, proj[1]!.b), heads, c / heads), heads, scale, attentionBias);
+  return { context, probs };
 }

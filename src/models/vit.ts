@@ -10,7 +10,7 @@
 import { type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import { type EncoderArch, type EncoderOutputs } from './architectures.js';
-import { attention, attentionProbs, mergeHeads, splitHeads } from './layers.js';
+import { attention, fusedSelfAttention, mergeHeads, splitHeads } from './layers.js';
 import { type AnyConfig, type Ctx, type Init, ones, truncNormal, zeros } from './modeling_utils.js';
 
 /** What the vision encoders return: EncoderOutputs plus the pooler's output where the model has one. */
@@ -132,19 +132,11 @@ function vitAttention(ctx: Ctx, s: VitLayerSettings, x: Sym): { out: Sym; probs:
   const self = ctx.scope('attention');
   const init = truncNormal(s.std);
   if (ctx.inference) {
-    // One MatMul for Q, K and V (int8-quantizable), one MultiHeadAttention kernel for the bias,
-    // the heads' softmax(QKᵀ)V and the merge. The unfused probabilities are built too, for
-    // output_attentions; unused, they are pruned.
-    const qkv = ['query', 'key', 'value'].map((n) => {
+    const proj = ['query', 'key', 'value'].map((n) => {
       const m = self.scope(n);
       return { w: m.param('weight', [s.hidden, s.hidden], init), b: s.qkvBias ? m.param('bias', [s.hidden], zeros) : null };
     });
-    const projected = F.linear(x, F.concat(qkv.map((p) => p.w), 0));
-    const [q, k, v] = F.split(projected, [s.hidden, s.hidden, s.hidden], -1) as [Sym, Sym, Sym];
-    const bias = s.qkvBias ? F.concat(qkv.map((p) => p.b!), 0) : null;
-    const scale = 1 / Math.sqrt(s.headDim);
-    const merged = F.multiHeadAttention(q, k, v, { heads: s.heads, scale, bias }).context;
-    const probs = attentionProbs(s.qkvBias ? F.add(q, qkv[0]!.b!) : q, splitHeads(s.qkvBias ? F.add(k, qkv[1]!.b!) : k, s.heads, s.headDim), s.heads, scale, null);
+    const { context: merged, probs } = fusedSelfAttention(x, proj, s.heads, 1 / Math.sqrt(s.headDim));
     return { out: ctx.scope('output').linear('dense', merged, s.hidden, s.hidden, { std: s.std, init }), probs };
   }
   const q = splitHeads(self.linear('query', x, s.hidden, s.hidden, { bias: s.qkvBias, std: s.std, init }), s.heads, s.headDim);
