@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Graph } from '../src/graph/graph.js';
 import * as F from '../src/graph/ops.js';
-import { quantizeColumns, quantizeWeightsInt8 } from '../src/graph/quantize.js';
+import { quantizeBlocks, quantizeColumns, quantizeWeightsInt8 } from '../src/graph/quantize.js';
 import { CompiledGraph } from '../src/runtime/session.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
@@ -34,7 +34,30 @@ test('quantizeColumns: per-column symmetric int8, error at most half a step', ()
   assert.deepEqual([...zero.q], [0, 0]);
 });
 
-test('quantizeWeightsInt8 rewrites Linear, Conv1D and tied-head products on parameters only', async () => {
+test('quantizeBlocks: per-block scales, unsigned with zero point 128, a partial last block padded', () => {
+  const [K, N, block] = [40, 3, 16];
+  const r = rng(4);
+  const b = Float32Array.from({ length: K * N }, (_, i) => (r() * 2 - 1) * (1 + Math.floor(i / N / 16)));
+  const { q, scale } = quantizeBlocks(K, N, block, (k, n) => b[k * N + n]!);
+  const blocks = 3;
+  assert.equal(q.length, N * blocks * block);
+  assert.equal(scale.length, N * blocks);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < blocks * block; k++) {
+      const [bi, i] = [Math.floor(k / block), k % block];
+      const stored = q[(n * blocks + bi) * block + i]!;
+      if (k >= K) {
+        assert.equal(stored, 128, 'padding is zero');
+        continue;
+      }
+      const sc = scale[n * blocks + bi]!;
+      assert.ok(Math.abs((stored - 128) * sc - b[k * N + n]!) <= sc / 2 + 1e-7, `k ${k}, n ${n}`);
+    }
+  }
+});
+
+for (const kernel of ['dynamic', 'blockwise'] as const)
+test(`quantizeWeightsInt8 (${kernel}) rewrites Linear, Conv1D and tied-head products on parameters only`, async () => {
   const g = new Graph({ paramMode: 'initializer' });
   const r = rng(5);
   const rand = (dims: number[]) => new Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1), dims);
@@ -46,9 +69,9 @@ test('quantizeWeightsInt8 rewrites Linear, Conv1D and tied-head products on para
   const reference = await CompiledGraph.create(g, { y: buffer });
   const px = rand([3, 16]);
   const want = (await reference.run({ x: px })).y!;
-  assert.equal(quantizeWeightsInt8(g, [buffer]), 3);
+  assert.equal(quantizeWeightsInt8(g, [buffer], kernel), 3);
   assert.equal(g.nodes.filter((n) => n.op === 'Identity').length, 2, 'the Linear and Conv1D bias Adds moved into the kernel');
-  assert.deepEqual(g.nodes.filter((n) => n.op === 'DynamicQuantizeMatMul').length, 3);
+  assert.deepEqual(g.nodes.filter((n) => n.op === (kernel === 'dynamic' ? 'DynamicQuantizeMatMul' : 'MatMulNBits')).length, 3);
   const quantized = await CompiledGraph.create(g, { y: buffer });
   const got = (await quantized.run({ x: px })).y!;
   const w = want.data as Float32Array;
