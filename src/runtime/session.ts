@@ -3,6 +3,7 @@
 // it expected instead of an opaque ORT error.
 
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type Graph, type Sym } from '../graph/graph.js';
 import { toOnnx } from '../graph/onnx.js';
@@ -24,6 +25,15 @@ export interface SessionOptions {
    * took 38–51 ms with the encoder's threads spinning, 22–28 ms without.
    */
   spinAfterRun?: boolean;
+}
+
+let optimizedModelsDir: string | null = null;
+/**
+ * From now on, every session writes the model as ONNX Runtime optimised it to DIR/<label>.onnx
+ * (null stops it): to check which ops ORT fused (LayerNorm, GELU, attention) in the real graphs.
+ */
+export function writeOptimizedModels(dir: string | null): void {
+  optimizedModelsDir = dir;
 }
 
 let defaultThreads = 0;
@@ -62,7 +72,8 @@ export class CompiledGraph {
   /** Serialise the part of `graph` that `outputs` needs and open an ORT session on it. */
   static async create(graph: Graph, outputs: Record<string, Sym>, options: SessionOptions & { label?: string } = {}): Promise<CompiledGraph> {
     const bytes = toOnnx(graph, outputs);
-    const session = await ort.InferenceSession.create(bytes, ortOptions(options));
+    const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? join(optimizedModelsDir, `${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx`) : undefined);
+    const session = await ort.InferenceSession.create(bytes, ortOptions({ ...options, optimizedModelFilePath }));
     const inputs = graph.inputs.filter((s) => session.inputNames.includes(s.name));
     return new CompiledGraph(session, inputs, Object.keys(outputs), options.label ?? 'graph');
   }
