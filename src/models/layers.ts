@@ -1,5 +1,7 @@
 // Pieces shared by architectures whose semantics really are identical: multi-head attention's
-// reshapes and its softmax(QKᵀ)V core, and the additive masks.
+// reshapes and its softmax(QKᵀ)V core, the additive masks, and the same attention as ONNX
+// Runtime's fused MultiHeadAttention kernel for inference graphs (ctx.inference), which have no
+// backward pass to feed.
 
 import { type Dim, type Graph, type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
