@@ -20,6 +20,7 @@ import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, stepM
 import { printReport, type ModelResult } from './report.js';
 
 const NEW_TOKENS = 16;
+const NODE_FLAGS = ['--single-threaded-gc'];
 
 function pixels(spec: ModelSpec, batch: number, seed: number): Tensor {
   const e = spec.encoder;
@@ -226,7 +227,8 @@ async function loadTransformersJs(model: VisionEncoderDecoderModel, px: Tensor, 
 
 function runChild(name: string, quick: boolean): Promise<ModelResult> {
   return new Promise((resolve, reject) => {
-    const args = [fileURLToPath(import.meta.url), '--child', name, ...(quick ? ['--quick'] : [])];
+    // As the ved command runs (see src/cli/main.ts): V8's GC on the main thread only.
+    const args = [...NODE_FLAGS, fileURLToPath(import.meta.url), '--child', name, ...(quick ? ['--quick'] : [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -269,7 +271,7 @@ async function main(argv: string[]): Promise<void> {
   const started = { load: loadavg(), at: new Date().toISOString() };
   const results: ModelResult[] = [];
   for (const s of chosen) results.push(await runChild(s.name, quick));
-  const report = { started, finished: { load: loadavg(), at: new Date().toISOString() }, quick, threads: 'all cores (onnxruntime intra-op)', results };
+  const report = { started, finished: { load: loadavg(), at: new Date().toISOString() }, quick, threads: 'all cores (onnxruntime intra-op)', node_flags: NODE_FLAGS, results };
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printReport(report);
 }

@@ -35,6 +35,7 @@ export interface Report {
   finished: { load: number[]; at: string };
   quick: boolean;
   threads: string;
+  node_flags: string[];
   results: ModelResult[];
 }
 
@@ -61,7 +62,7 @@ const PYTORCH = { greedy: 1.85, beam4: 2.79 };
 
 export function printReport(rep: Report): void {
   const out: string[] = [];
-  out.push(`vision-encoder-decoder benchmark${rep.quick ? ' (--quick)' : ''}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ORT threads: ${rep.threads}`);
+  out.push(`vision-encoder-decoder benchmark${rep.quick ? ' (--quick)' : ''}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ORT threads: ${rep.threads}, node ${rep.node_flags.join(' ')}`);
   out.push(`load average at start ${rep.started.load.map((l) => l.toFixed(2)).join(' ')}, at end ${rep.finished.load.map((l) => l.toFixed(2)).join(' ')}: other processes share these cores, so absolute times vary; the ratios to bounds measured in the same rounds are the robust figures.`);
   out.push('');
   out.push('Bounds (median of rounds, same process as the model):');

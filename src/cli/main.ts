@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
+// --single-threaded-gc: V8's concurrent GC threads otherwise compete with ONNX Runtime's for the
+// cores (measured on 2 cores: the first decode step after the encoder ran over 1.3x slower in 13 of 48
+// captions, none with the flag).
 // The `ved` command: a table of subcommands, each in its own file exporting a Command.
 // To add one (train, export, ...): write src/cli/<name>.ts exporting a Command and add it to
 // COMMANDS below; help, dispatch and error handling need nothing else.
