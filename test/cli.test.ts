@@ -49,6 +49,14 @@ async function expected(dir: string, images: string[], options: Record<string, u
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
 
+test('the built bin is executable and its shebang starts node with --single-threaded-gc (as npx runs it)', () => {
+  assert.match(readFileSync(BIN, 'utf8').split('\n')[0]!, /^#!\/usr\/bin\/env -S node --single-threaded-gc$/);
+  if (process.platform === 'win32') return;
+  const r = spawnSync(BIN, ['--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr || String(r.error));
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
 test('--help, --version and each command’s help', () => {
   const main = ved('--help');
   assert.equal(main.code, 0);
