@@ -182,22 +182,26 @@ export function encoderShapes(spec: ModelSpec, batch: number): EncoderShapes {
 export const flops = (mm: Mm) => 2 * mm.m * mm.k * mm.n;
 
 /**
- * Bytes one decode step (one token per row) must read: every decoder weight once, the LM head
- * included, less what a step does not touch — the cross-attention K/V projections (run once per
- * image), the position table and, when the LM head is separate, the token table (one row each) —
- * plus the cross-attention K/V cache and the self-attention cache at `past` positions.
+ * The decoder weights one decode step reads whole: all of them, the LM head included, less the
+ * cross-attention K/V projections (run once per image), the position and token-type tables and,
+ * when the LM head is separate, the token table (one row each).
+ */
+function stepWeights(model: VisionEncoderDecoderModel): [string, { size: number; dims: readonly number[] }][] {
+  const params = [...model.named_parameters()].filter(([n]) => n.startsWith('decoder.'));
+  const separateHead = params.some(([n]) => /(^|\.)(lm_head|output_projection)\.weight$/.test(n));
+  return params.filter(([n]) => {
+    if (/crossattention\.c_attn|encoder_attn\.(k|v)_proj/.test(n)) return false;
+    if (/wpe|embed_positions|position_embeddings|token_type_embeddings/.test(n)) return false;
+    return !(separateHead && /wte|embed_tokens|word_embeddings/.test(n));
+  });
+}
+
+/**
+ * Bytes one decode step (one token per row) must read: stepWeights, plus the cross-attention K/V
+ * cache and the self-attention cache at `past` positions.
  */
 export function stepBytes(model: VisionEncoderDecoderModel, encTokens: number, past: number, rows = 1): number {
-  let params = 0;
-  const names = [...model.named_parameters().keys()].filter((n) => n.startsWith('decoder.'));
-  const separateHead = names.some((n) => /(^|\.)(lm_head|output_projection)\.weight$/.test(n));
-  for (const [n, t] of model.named_parameters()) {
-    if (!n.startsWith('decoder.')) continue;
-    if (/crossattention\.c_attn|encoder_attn\.(k|v)_proj/.test(n)) continue;
-    if (/wpe|embed_positions/.test(n)) continue;
-    if (separateHead && /wte|embed_tokens/.test(n)) continue;
-    params += t.size;
-  }
+  const params = stepWeights(model).reduce((a, [, t]) => a + t.size, 0);
   const spec = model.config.decoder as unknown as Dict;
   const dd = decoderDims(spec, model.config.encoder.hidden_size as number);
   const cache = rows * dd.layers * 2 * (encTokens + past) * dd.d;
@@ -205,25 +209,17 @@ export function stepBytes(model: VisionEncoderDecoderModel, encTokens: number, p
 }
 
 /**
- * The weight matrices a decode step multiplies one row by, as [k, n] (in, out): those stepBytes
- * counts, less the 1-D ones. GPT-2's Conv1D weights are stored [in, out], Linear weights
- * [out, in], and the token table serves as the LM head [vocab, d].
+ * The weight matrices a decode step multiplies one row by, as [k, n] (in, out): the 2-D ones of
+ * stepWeights. GPT-2's Conv1D weights are stored [in, out], Linear weights [out, in], and the
+ * token table serves as the LM head [vocab, d].
  */
 export function stepMatrices(model: VisionEncoderDecoderModel): { k: number; n: number }[] {
-  const names = [...model.named_parameters().keys()].filter((n) => n.startsWith('decoder.'));
-  const separateHead = names.some((n) => /(^|\.)(lm_head|output_projection)\.weight$/.test(n));
-  const out: { k: number; n: number }[] = [];
-  for (const [n, t] of model.named_parameters()) {
-    if (!n.startsWith('decoder.') || t.dims.length !== 2) continue;
-    if (/crossattention\.c_attn|encoder_attn\.(k|v)_proj/.test(n)) continue;
-    if (/wpe|embed_positions|position_embeddings|token_type_embeddings/.test(n)) continue;
-    const table = /wte|embed_tokens|word_embeddings/.test(n);
-    if (separateHead && table) continue;
-    const [a, b] = t.dims as [number, number];
-    const conv1d = /\.(c_attn|c_proj|c_fc|q_attn)\.weight$/.test(n);
-    out.push(conv1d ? { k: a, n: b } : { k: b, n: a });
-  }
-  return out;
+  return stepWeights(model)
+    .filter(([, t]) => t.dims.length === 2)
+    .map(([n, t]) => {
+      const [a, b] = t.dims as [number, number];
+      return /\.(c_attn|c_proj|c_fc|q_attn)\.weight$/.test(n) ? { k: a, n: b } : { k: b, n: a };
+    });
 }
 
 /** Tokens of the encoder output (the cross-attention length). */

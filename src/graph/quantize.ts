@@ -1,7 +1,7 @@
 // Weight-only int8 for inference graphs: every MatMul / Gemm whose right operand is a baked 2-D
-// weight becomes ONNX Runtime's DynamicQuantizeMatMul (com.microsoft). The weight is stored as
-// int8 with one symmetric scale per output column; the activations are quantized to uint8 per
-// call by the kernel itself. A decode step streams its weights once per token, so a quarter of
+// weight becomes one of ONNX Runtime's int8 kernels (com.microsoft): DynamicQuantizeMatMul, the
+// weight stored as int8 with one symmetric scale per output column, or MatMulNBits, one scale per
+// block of 128 weights (see Int8Kernel). The activations are quantized per call by the kernel. A decode step streams its weights once per token, so a quarter of
 // the bytes is most of the speed-up; attention products (activation × activation) stay float.
 
 import { type Graph, int, type Node, type Sym } from './graph.js';

@@ -143,10 +143,7 @@ function beitAttention(ctx: Ctx, s: BeitSettings, x: Sym, sharedBias: Sym | null
   const init = normal(s.std);
   if (ctx.inference) {
     // Q/K/V in one MatMul, the attention (relative position bias included) in one kernel.
-    const proj = [['query', true], ['key', false], ['value', true]].map(([n, hasBias]) => {
-      const m = self.scope(n as string);
-      return { w: m.param('weight', [s.hidden, s.hidden], init), b: hasBias ? m.param('bias', [s.hidden], zeros) : null };
-    });
+    const proj = (['query', 'key', 'value'] as const).map((n) => self.linearParams(n, s.hidden, s.hidden, { bias: n !== 'key', std: s.std, init }));
     let bias = s.useRelative ? relativePositionBias(self.scope('relative_position_bias'), s) : null;
     if (sharedBias) bias = bias ? F.add(bias, sharedBias) : sharedBias;
     const { context, probs } = fusedSelfAttention(x, proj, s.heads, 1 / Math.sqrt(s.headDim), bias);

@@ -198,10 +198,16 @@ export class Ctx {
 
   /** torch.nn.Linear: weight [out, in], y = x Wᵀ + b. */
   linear(local: string, x: Sym, inFeatures: number, outFeatures: number, opts: { bias?: boolean; std: number; init?: Init }): Sym {
+    const { w, b } = this.linearParams(local, inFeatures, outFeatures, opts);
+    return F.linear(x, w, b);
+  }
+
+  /** The weights of a torch.nn.Linear (weight [out, in], bias or null), for kernels that take them apart (fused Q/K/V). */
+  linearParams(local: string, inFeatures: number, outFeatures: number, opts: { bias?: boolean; std: number; init?: Init }): { w: Sym; b: Sym | null } {
     const m = this.scope(local);
     const w = m.param('weight', [outFeatures, inFeatures], opts.init ?? normal(opts.std));
     const b = opts.bias === false ? null : m.param('bias', [outFeatures], zeros);
-    return F.linear(x, w, b);
+    return { w, b };
   }
 
   /** transformers' Conv1D (GPT-2): weight stored [in, out], y = x W + b. */

@@ -132,10 +132,7 @@ function vitAttention(ctx: Ctx, s: VitLayerSettings, x: Sym): { out: Sym; probs:
   const self = ctx.scope('attention');
   const init = truncNormal(s.std);
   if (ctx.inference) {
-    const proj = ['query', 'key', 'value'].map((n) => {
-      const m = self.scope(n);
-      return { w: m.param('weight', [s.hidden, s.hidden], init), b: s.qkvBias ? m.param('bias', [s.hidden], zeros) : null };
-    });
+    const proj = ['query', 'key', 'value'].map((n) => self.linearParams(n, s.hidden, s.hidden, { bias: s.qkvBias, std: s.std, init }));
     const { context: merged, probs } = fusedSelfAttention(x, proj, s.heads, 1 / Math.sqrt(s.headDim));
     return { out: ctx.scope('output').linear('dense', merged, s.hidden, s.hidden, { std: s.std, init }), probs };
   }
