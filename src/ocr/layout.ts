@@ -1,0 +1,406 @@
+// Classical layout analysis for printed text: find the text lines of an image, in reading order,
+// and cut each into crops that a line-reading model (32×384-style input) reads well. Pure
+// JavaScript over RawImage pixels, so the browser runs the same code.
+//
+// Why these steps:
+// - Lines are found from *horizontal* intensity steps (|dx|), not from a binarised image. Text
+//   has many vertical stroke edges in every row it occupies, whatever its colour or its
+//   background's; the top and bottom of a filled box, a rule or a coloured header bar have none,
+//   so dark bars, buttons and mixed-polarity pages need no global threshold.
+// - The row profile of those edges gives bands; tall bands made of two touching lines are split
+//   at a valley between two dense parts; thin bands (an i's dot, an accent, an underscore) join
+//   their neighbour.
+// - Each band is binarised on its own (Otsu) and its polarity read from its border rows, which
+//   are background: light text on dark comes out dark on white, as the models were trained.
+// - A line far wider than the model's input would be shrunk to illegibility, so it is cut at
+//   its widest inter-word gaps into chunks of at most `maxAspect` width/height; the reader joins
+//   their texts with spaces. A receipt row with its price far right stays one line.
+
+import { RawImage } from '../processing/image.js';
+
+export type Box = [x0: number, y0: number, x1: number, y1: number];
+
+export interface TextLine {
+  /** The line's ink, [x0, y0, x1, y1) in image pixels. */
+  box: Box;
+  /** Pieces of the line, left to right, each at most maxAspect wide (in units of the line's height). */
+  chunks: Box[];
+  /** Light text on a dark background (the crops are inverted). */
+  inverted: boolean;
+}
+
+export interface LayoutOptions {
+  /** Widest chunk, as width / height of its crop (default 10). */
+  maxAspect?: number;
+  /** Lowest band height in pixels still read as text (default 5). */
+  minHeight?: number;
+}
+
+/** Luma of an image (ITU-R 601, as PIL's convert('L')), one byte a pixel. */
+export function toGray(image: RawImage): Uint8Array {
+  const { data, width, height, channels } = image;
+  const n = width * height;
+  if (channels === 1) return Uint8Array.from(data);
+  const out = new Uint8Array(n);
+  if (channels === 2) {
+    for (let i = 0; i < n; i++) out[i] = data[i * 2]!;
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const p = i * channels;
+    out[i] = (data[p]! * 19595 + data[p + 1]! * 38470 + data[p + 2]! * 7471 + 0x8000) >> 16;
+  }
+  return out;
+}
+
+/** Otsu's threshold of a 256-bin histogram: the level that best separates two classes (≤ t, > t). */
+export function otsuThreshold(hist: ArrayLike<number>): number {
+  let total = 0;
+  let sum = 0;
+  for (let i = 0; i < 256; i++) {
+    total += hist[i]!;
+    sum += i * hist[i]!;
+  }
+  let w0 = 0;
+  let s0 = 0;
+  let best = -1;
+  let t = 127;
+  for (let i = 0; i < 255; i++) {
+    w0 += hist[i]!;
+    s0 += i * hist[i]!;
+    const w1 = total - w0;
+    if (w0 === 0 || w1 === 0) continue;
+    const m0 = s0 / w0;
+    const m1 = (sum - s0) / w1;
+    const between = w0 * w1 * (m0 - m1) * (m0 - m1);
+    if (between > best) {
+      best = between;
+      t = i;
+    }
+  }
+  return t;
+}
+
+/** Horizontal edge map: 1 where |G(x+1,y) − G(x,y)| exceeds a threshold set above the image's noise. */
+function horizontalEdges(gray: Uint8Array, w: number, h: number): Uint8Array {
+  // The median |dx| is the noise (edges are sparse); real strokes stand well above it.
+  const hist = new Uint32Array(256);
+  for (let y = 0; y < h; y++) {
+    const r = y * w;
+    for (let x = 0; x + 1 < w; x++) hist[Math.abs(gray[r + x + 1]! - gray[r + x]!)]!++;
+  }
+  const half = (h * (w - 1)) / 2;
+  let acc = 0;
+  let median = 0;
+  for (; median < 256; median++) if ((acc += hist[median]!) >= half) break;
+  const t = Math.max(12, 6 * median);
+  const edges = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const r = y * w;
+    for (let x = 0; x + 1 < w; x++) if (Math.abs(gray[r + x + 1]! - gray[r + x]!) > t) edges[r + x] = 1;
+  }
+  return edges;
+}
+
+interface Band {
+  y0: number;
+  y1: number;
+}
+
+function rowProfile(edges: Uint8Array, w: number, h: number): Float64Array {
+  const p = new Float64Array(h);
+  for (let y = 0; y < h; y++) {
+    let c = 0;
+    const r = y * w;
+    for (let x = 0; x < w; x++) c += edges[r + x]!;
+    p[y] = c;
+  }
+  return p;
+}
+
+/** Runs of rows with text edges, small dots and accents joined to their line, touching lines split. */
+function findBands(profile: Float64Array, w: number, minHeight: number): Band[] {
+  const h = profile.length;
+  // A row is text when it has a few stroke edges; a vertical rule or a box's sides give 1–2.
+  const rowThreshold = Math.max(3, Math.min(8, w * 0.002));
+  let bands: Band[] = [];
+  for (let y = 0; y < h; ) {
+    if (profile[y]! < rowThreshold) {
+      y++;
+      continue;
+    }
+    let y1 = y;
+    while (y1 < h && profile[y1]! >= rowThreshold) y1++;
+    bands.push({ y0: y, y1 });
+    y = y1;
+  }
+  bands = bands.flatMap((b) => splitTouching(profile, b));
+  // Join thin bands (i-dots, accents, commas' tails, underscores) to the nearest line close by.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = 0; i < bands.length; i++) {
+      const b = bands[i]!;
+      const height = b.y1 - b.y0;
+      const prev = bands[i - 1];
+      const next = bands[i + 1];
+      const near = (o: Band | undefined): number => {
+        if (!o) return Infinity;
+        const oh = o.y1 - o.y0;
+        const gap = o.y0 >= b.y1 ? o.y0 - b.y1 : b.y0 - o.y1;
+        return height < 0.45 * oh && gap <= Math.max(2, 0.45 * oh) ? gap : Infinity;
+      };
+      const gp = near(prev);
+      const gn = near(next);
+      if (gp === Infinity && gn === Infinity) continue;
+      if (gp <= gn) {
+        prev!.y1 = b.y1;
+        bands.splice(i, 1);
+      } else {
+        next!.y0 = b.y0;
+        bands.splice(i, 1);
+      }
+      changed = true;
+      break;
+    }
+  }
+  return bands.filter((b) => b.y1 - b.y0 >= minHeight);
+}
+
+/** Split a band at a valley that has a dense part (a line's x-height) on both sides. */
+function splitTouching(profile: Float64Array, band: Band): Band[] {
+  const { y0, y1 } = band;
+  const n = y1 - y0;
+  if (n < 12) return [band];
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    let c = 0;
+    for (let k = -1; k <= 1; k++) {
+      const j = i + k;
+      if (j >= 0 && j < n) {
+        acc += profile[y0 + j]!;
+        c++;
+      }
+    }
+    s[i] = acc / c;
+  }
+  let peak = 0;
+  for (let i = 0; i < n; i++) peak = Math.max(peak, s[i]!);
+  let bestI = -1;
+  let bestV = Infinity;
+  for (let i = 4; i < n - 4; i++) {
+    if (s[i]! >= bestV) continue;
+    let above = 0;
+    let below = 0;
+    for (let j = 0; j < i; j++) above = Math.max(above, s[j]!);
+    for (let j = i + 1; j < n; j++) below = Math.max(below, s[j]!);
+    // Both sides must hold a real line (half the band's densest rows), and the valley be deep.
+    if (above < 0.5 * peak || below < 0.5 * peak) continue;
+    if (s[i]! > 0.3 * Math.min(above, below)) continue;
+    bestI = i;
+    bestV = s[i]!;
+  }
+  if (bestI < 0) return [band];
+  const cut = y0 + bestI;
+  return [...splitTouching(profile, { y0, y1: cut }), ...splitTouching(profile, { y0: cut + 1, y1 })];
+}
+
+interface BandInk {
+  /** Level above which a pixel is background-side after the polarity is known. */
+  threshold: number;
+  inverted: boolean;
+  /** Column ink counts over the band. */
+  columns: Uint32Array;
+}
+
+/** Binarise a band with Otsu; the side its top and bottom border rows fall on is the background. */
+function bandInk(gray: Uint8Array, w: number, h: number, band: Band): BandInk {
+  const pad = Math.max(1, Math.round(0.15 * (band.y1 - band.y0)));
+  const ya = Math.max(0, band.y0 - pad);
+  const yb = Math.min(h, band.y1 + pad);
+  const hist = new Uint32Array(256);
+  for (let y = ya; y < yb; y++) for (let x = 0; x < w; x++) hist[gray[y * w + x]!]!++;
+  const t = otsuThreshold(hist);
+  // Border rows: the rows just outside the band (or its first/last rows at the image edge).
+  let bright = 0;
+  let total = 0;
+  const border = [ya, yb - 1, band.y0 > 0 ? band.y0 - 1 : band.y0, band.y1 < h ? band.y1 : band.y1 - 1];
+  for (const y of border) {
+    for (let x = 0; x < w; x++) {
+      total++;
+      if (gray[y * w + x]! > t) bright++;
+    }
+  }
+  let inverted = bright < total / 2;
+  if (bright === total / 2) {
+    // No border evidence: the minority class is the ink.
+    let low = 0;
+    for (let i = 0; i <= t; i++) low += hist[i]!;
+    inverted = low > (yb - ya) * w - low;
+  }
+  const columns = new Uint32Array(w);
+  for (let y = band.y0; y < band.y1; y++) {
+    const r = y * w;
+    for (let x = 0; x < w; x++) {
+      const v = gray[r + x]!;
+      if (inverted ? v > t : v <= t) columns[x]!++;
+    }
+  }
+  return { threshold: t, inverted, columns };
+}
+
+/**
+ * Find the text lines of an image, top to bottom. Each line's chunks are the crops to read
+ * (normalised by `lineCrop`); an image of one line gives one line.
+ */
+export function findTextLines(image: RawImage, options: LayoutOptions = {}): TextLine[] {
+  const maxAspect = options.maxAspect ?? 10;
+  const minHeight = options.minHeight ?? 5;
+  const { width: w, height: h } = image;
+  const gray = toGray(image);
+  const edges = horizontalEdges(gray, w, h);
+  const bands = findBands(rowProfile(edges, w, h), w, minHeight);
+  const lines: TextLine[] = [];
+  for (const band of bands) {
+    const bh = band.y1 - band.y0;
+    const { inverted, columns } = bandInk(gray, w, h, band);
+    // Columns with ink; specks of one pixel in a column are noise at this height.
+    const minInk = bh >= 12 ? 2 : 1;
+    const segments: Array<[number, number]> = [];
+    for (let x = 0; x < w; ) {
+      if (columns[x]! < minInk) {
+        x++;
+        continue;
+      }
+      let x1 = x;
+      // Letters' own gaps are narrow; join segments closer than a fifth of the height.
+      let gap = 0;
+      let end = x;
+      while (x1 < w) {
+        if (columns[x1]! >= minInk) {
+          end = x1 + 1;
+          gap = 0;
+        } else if (++gap > Math.max(1, 0.2 * bh)) break;
+        x1++;
+      }
+      segments.push([x, end]);
+      x = end + gap;
+    }
+    if (segments.length === 0) continue;
+    // Text is not a lone thin sliver the height of the band (a box side or a rule's end).
+    const inkWidth = segments.reduce((a, [s, e]) => a + e - s, 0);
+    if (inkWidth < Math.max(3, 0.3 * bh)) continue;
+    const x0 = segments[0]![0];
+    const x1 = segments[segments.length - 1]![1];
+    lines.push({ box: [x0, band.y0, x1, band.y1], chunks: chunkLine(segments, band, maxAspect), inverted });
+  }
+  return lines;
+}
+
+/** Cut a line at its widest gaps until every piece's crop is at most maxAspect × its height wide. */
+function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: number): Box[] {
+  const bh = band.y1 - band.y0;
+  const margin = cropMargin(bh);
+  const limit = maxAspect * (bh + 2 * margin) - 2 * margin;
+  const pieces: Box[] = [];
+  const cut = (from: number, to: number): void => {
+    const x0 = segments[from]![0];
+    const x1 = segments[to]![1];
+    if (x1 - x0 <= limit || from === to) {
+      pieces.push([x0, band.y0, x1, band.y1]);
+      return;
+    }
+    let best = from;
+    let widest = -1;
+    for (let i = from; i < to; i++) {
+      const gap = segments[i + 1]![0] - segments[i]![1];
+      // Prefer wide gaps; among equals, the one nearest the middle keeps pieces balanced.
+      const mid = Math.abs((segments[i]![1] + segments[i + 1]![0]) / 2 - (x0 + x1) / 2) / (x1 - x0);
+      const score = gap - 0.5 * mid;
+      if (score > widest) {
+        widest = score;
+        best = i;
+      }
+    }
+    cut(from, best);
+    cut(best + 1, to);
+  };
+  cut(0, segments.length - 1);
+  return pieces;
+}
+
+/** White space kept around a crop: a fifth of the line's height, as in the training lines. */
+export function cropMargin(lineHeight: number): number {
+  return Math.max(2, Math.round(0.2 * lineHeight));
+}
+
+/**
+ * The crop a line-reading model sees: the box plus a margin, grey, dark ink on white with the
+ * background stretched to 255 and the ink to 0 (light-on-dark text inverted), as RGB.
+ */
+export function lineCrop(image: RawImage, box: Box, options: { inverted?: boolean } = {}): RawImage {
+  const gray = image.channels === 1 ? image.data : toGray(image);
+  return cropGray(gray, image.width, image.height, box, options.inverted);
+}
+
+function cropGray(gray: ArrayLike<number>, w: number, h: number, box: Box, inverted?: boolean): RawImage {
+  const m = cropMargin(box[3] - box[1]);
+  const x0 = Math.max(0, box[0] - m);
+  const y0 = Math.max(0, box[1] - m);
+  const x1 = Math.min(w, box[2] + m);
+  const y1 = Math.min(h, box[3] + m);
+  const cw = x1 - x0;
+  const ch = y1 - y0;
+  const px = new Uint8Array(cw * ch);
+  const hist = new Uint32Array(256);
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      const v = gray[(y0 + y) * w + x0 + x]!;
+      px[y * cw + x] = v;
+      hist[v]!++;
+    }
+  }
+  const t = otsuThreshold(hist);
+  if (inverted === undefined) inverted = minorityIsBright(hist, t);
+  // Background and ink levels: medians of the two Otsu classes.
+  const lo = classMedian(hist, 0, t);
+  const hi = classMedian(hist, t + 1, 255);
+  let bg = inverted ? lo : hi;
+  let ink = inverted ? hi : lo;
+  // With the crop a flat background (no ink), keep it white rather than stretch noise.
+  if (Math.abs(bg - ink) < 16) ink = inverted ? bg + 255 : bg - 255;
+  const out = new Uint8Array(cw * ch * 3);
+  const scale = 255 / (bg - ink);
+  for (let i = 0; i < cw * ch; i++) {
+    let v = Math.round((px[i]! - ink) * scale);
+    v = v < 0 ? 0 : v > 255 ? 255 : v;
+    out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = v;
+  }
+  return new RawImage(out, cw, ch, 3);
+}
+
+function minorityIsBright(hist: Uint32Array, t: number): boolean {
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < 256; i++) (i <= t ? (low += hist[i]!) : (high += hist[i]!));
+  return low > high;
+}
+
+function classMedian(hist: Uint32Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i <= to; i++) n += hist[i]!;
+  if (n === 0) return from === 0 ? to : from;
+  let acc = 0;
+  for (let i = from; i <= to; i++) if ((acc += hist[i]!) * 2 >= n) return i;
+  return to;
+}
+
+/** Every chunk of every line as the crop to read, with its line's index. */
+export function lineCrops(image: RawImage, lines: readonly TextLine[]): Array<{ line: number; crop: RawImage }> {
+  const gray = toGray(image);
+  const out: Array<{ line: number; crop: RawImage }> = [];
+  lines.forEach((l, i) => {
+    for (const c of l.chunks) out.push({ line: i, crop: cropGray(gray, image.width, image.height, c, l.inverted) });
+  });
+  return out;
+}

@@ -1,0 +1,103 @@
+// Reading text from images with any line-reading VisionEncoderDecoder model (the bundled
+// ved-ocr-small, a TrOCR checkpoint, ...): find the lines (layout.ts), cut each into crops the
+// model reads well, normalise them (dark ink on white, stretched contrast), read all crops of
+// all images in batches, and put the lines back together in reading order.
+//
+// The normalisation is what the bundled model was trained on (its training lines went through
+// lineCrops too), and it is here, not in the CLI, so that every caller gets it.
+
+import type { GenerateOptions } from '../generation/search.js';
+import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision_encoder_decoder.js';
+import { RawImage, type ImageInput, type LoadImageOptions } from '../processing/image.js';
+import { AutoProcessor, type ImageTextProcessor } from '../processing/processors.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { findTextLines, lineCrops, type Box, type LayoutOptions } from './layout.js';
+
+export interface OCRLine {
+  text: string;
+  /** [x0, y0, x1, y1) of the line's ink in the image's pixels. */
+  box: Box;
+}
+
+export interface OCRResult {
+  /** The lines' texts joined by '\n', top to bottom. */
+  text: string;
+  lines: OCRLine[];
+}
+
+export interface ReadOptions extends Omit<GenerateOptions, 'streamer'>, LayoutOptions, LoadImageOptions {
+  /** Crops per generate() call (default 32). */
+  batch_size?: number;
+  /** Called after each batch with the crops read so far and the total. */
+  progress?: (done: number, total: number) => void;
+}
+
+/** The folder (or URL) of the model bundled with this package, read when no model is named. */
+export function bundledOCRModel(): string {
+  const url = new URL('../../../models/ved-ocr-small/', import.meta.url);
+  return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
+}
+
+export class OCRReader {
+  constructor(
+    readonly model: VisionEncoderDecoderModel,
+    readonly processor: ImageTextProcessor,
+  ) {}
+
+  /** A reader over a model folder, hub id or URL; without one, the bundled OCR model. */
+  static async from_pretrained(pathOrId: string = bundledOCRModel(), options: { dtype?: InferenceDtype } = {}): Promise<OCRReader> {
+    const model = await VisionEncoderDecoderModel.from_pretrained(pathOrId, { dtype: options.dtype });
+    const processor = await AutoProcessor.from_pretrained(pathOrId);
+    return new OCRReader(model, processor);
+  }
+
+  /** Read every image: one result per image, its lines top to bottom. */
+  async read(images: ImageInput | readonly ImageInput[], options: ReadOptions = {}): Promise<OCRResult[]> {
+    const list = Array.isArray(images) ? (images as readonly ImageInput[]) : [images as ImageInput];
+    const { batch_size = 32, progress, maxAspect, minHeight, maxImagePixels, ...generateOptions } = options;
+    if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
+    const pages: Array<{ boxes: Box[]; chunks: number }> = [];
+    const crops: Array<{ page: number; line: number; crop: RawImage }> = [];
+    for (let p = 0; p < list.length; p++) {
+      const image = await RawImage.read(list[p]!, { maxImagePixels });
+      const lines = findTextLines(image, { maxAspect, minHeight });
+      pages.push({ boxes: lines.map((l) => l.box), chunks: 0 });
+      for (const c of lineCrops(image, lines)) crops.push({ page: p, ...c });
+    }
+    const texts = await this.readCrops(crops.map((c) => c.crop), batch_size, generateOptions, progress);
+    return pages.map((page, p) => {
+      const parts: string[][] = page.boxes.map(() => []);
+      crops.forEach((c, i) => {
+        if (c.page === p) parts[c.line]!.push(texts[i]!.trim());
+      });
+      const lines = page.boxes
+        .map((box, i) => ({ text: parts[i]!.filter((s) => s.length > 0).join(' '), box }))
+        .filter((l) => l.text.length > 0);
+      return { text: lines.map((l) => l.text).join('\n'), lines };
+    });
+  }
+
+  /** Read crops that are already single lines (normalised or not), in batches. */
+  async readCrops(
+    crops: readonly RawImage[],
+    batchSize = 32,
+    options: Omit<GenerateOptions, 'streamer'> = {},
+    progress?: (done: number, total: number) => void,
+  ): Promise<string[]> {
+    const out: string[] = [];
+    for (let start = 0; start < crops.length; start += batchSize) {
+      const batch = crops.slice(start, start + batchSize);
+      const { pixel_values } = await this.processor.image_processor.preprocess(batch as RawImage[]);
+      const ids = await this.model.generate(pixel_values, { ...options, num_return_sequences: 1 });
+      out.push(...this.processor.batch_decode(rows(ids), { skip_special_tokens: true }));
+      progress?.(out.length, crops.length);
+    }
+    return out;
+  }
+}
+
+function rows(t: Tensor): number[][] {
+  const [b, l] = t.dims as [number, number];
+  const data = t.data as BigInt64Array;
+  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));
+}
