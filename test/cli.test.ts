@@ -211,7 +211,7 @@ test('ved caption prints what model.generate + batch_decode give for the same pi
   if (oneRow[1] !== 2) assert.match(one.stderr, /stopped at the length limit \(2 tokens\)/);
 });
 
-test('ved ocr --model: several images in batches, from a folder and a glob, labelled lines', async () => {
+test('ved ocr --model --layout none: several images read whole in batches, from a folder and a glob, labelled lines', async () => {
   const dir = modelFolder({ processor_class: 'TrOCRProcessor' });
   const imgDir = mkdtempSync(join(tmpdir(), 'ved-cli-images-'));
   for (const f of ['wide_rgb.png', 'tall_rgb.png', 'square_rgb.png']) copyFileSync(IMG(f), join(imgDir, f));
@@ -222,18 +222,18 @@ test('ved ocr --model: several images in batches, from a folder and a glob, labe
   const second = await expected(dir, files.slice(2));
   const texts = [...first.texts, ...second.texts];
   const want = files.map((f, i) => `${f}\t${texts[i]}\n`).join('');
-  const fromFolder = ved('ocr', '--model', dir, '--batch-size', '2', imgDir);
+  const fromFolder = ved('ocr', '--model', dir, '--layout', 'none', '--batch-size', '2', imgDir);
   assert.equal(fromFolder.code, 0, fromFolder.stderr);
   assert.equal(fromFolder.stdout, want);
-  const fromGlob = ved('ocr', '--model', dir, '--batch-size', '2', join(imgDir, '*_rgb.png'));
+  const fromGlob = ved('ocr', '--model', dir, '--layout', 'none', '--batch-size', '2', join(imgDir, '*_rgb.png'));
   assert.equal(fromGlob.stdout, want);
-  const json = ved('ocr', '--model', dir, '--batch-size', '2', '--json', imgDir);
+  const json = ved('ocr', '--model', dir, '--layout', 'none', '--batch-size', '2', '--json', imgDir);
   const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(rows.map((r) => r.file), files);
   assert.deepEqual(rows.map((r) => r.text), texts);
   assert.deepEqual(rows.map((r) => r.token_ids), [...first.rows, ...second.rows].map((r) => trimRow(r, [2])));
   // --dtype int8 runs the quantized sessions: one line per image all the same.
-  const q8 = ved('ocr', '--model', dir, '--dtype', 'int8', '--json', imgDir);
+  const q8 = ved('ocr', '--model', dir, '--layout', 'none', '--dtype', 'int8', '--json', imgDir);
   assert.equal(q8.code, 0, q8.stderr);
   assert.deepEqual(q8.stdout.trim().split('\n').map((l) => JSON.parse(l).file), files);
 });

@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseStreamer } from '../generation/types.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
+import type { OCRResult } from '../ocr/reader.js';
+import type { ImageTextProcessor } from '../processing/processors.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { checkModelArg, dtypeFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
@@ -31,18 +33,26 @@ Options:
 ${model}
   --num-beams N            beam search with N beams (default: the model's generation config)
   --max-new-tokens N       at most N generated tokens per image (default: the model's)
-  --batch-size N           images per forward pass (default 1)
+  --batch-size N           images per forward pass (default 1; with --layout lines, line
+                           crops per forward pass, default 16)
   --dtype float32|int8     weights to compute with: int8 quantizes every weight matrix per
                            output column (faster, slightly less exact; default float32)
-  --json                   one JSON object per image and line:
-                           {"file", "text", "token_ids", "seconds"}; token_ids is the generated
+${command === 'ocr' ? `  --layout lines|none      lines (default): find the text lines of each image (pages,
+                           receipts, screenshots, light text on dark), read them in
+                           batches of --batch-size crops, one output line per text line;
+                           none: read each image whole as one line, as it is
+` : ''}  --json                   one JSON object per image and line: ${command === 'ocr' ? `{"file", "text",
+                           "lines": [{"text", "box": [x0, y0, x1, y1]}], "seconds"} (with
+                           --layout none: {"file", "text", "token_ids", "seconds"})` : `{"file", "text",
+                           "token_ids", "seconds"}`}; token_ids is the generated
                            row up to its end-of-sequence token, seconds the image's share of
                            its batch's preprocessing and generation time
   -h, --help               show this help
 
-Without --json the text is printed as it is generated (greedy search; beam search prints
-each text when its batch is done): one line per image, "FILE<TAB>TEXT" when there are
-several images, the text alone for one.
+${command === 'ocr' ? `Each image's text lines are printed top to bottom when the image is read, prefixed
+"FILE<TAB>" when there are several images. With --layout none, t` : 'T'}he text is printed as it is generated
+(greedy search; beam search prints each text when its batch is done): one line per image,
+"FILE<TAB>TEXT" when there are several images, the text alone for one.
 `;
 }
 
@@ -52,6 +62,7 @@ const OPTIONS = {
   'max-new-tokens': { type: 'string' },
   'batch-size': { type: 'string' },
   dtype: { type: 'string' },
+  layout: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -61,6 +72,9 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
     process.stdout.write(generateHelp(command));
     return 0;
   }
+  const layout = values.layout ?? (command === 'ocr' ? 'lines' : 'none');
+  if (command === 'caption' && values.layout !== undefined) throw new UsageError(`ved caption: unknown option --layout (see 'ved caption --help')`);
+  if (layout !== 'lines' && layout !== 'none') throw new UsageError(`ved ${command}: --layout must be 'lines' or 'none', got '${layout}'`);
   const numBeams = positiveInt(command, '--num-beams', values['num-beams']);
   const maxNewTokens = positiveInt(command, '--max-new-tokens', values['max-new-tokens']);
   const batchSize = positiveInt(command, '--batch-size', values['batch-size']) ?? 1;
@@ -92,6 +106,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   const options: Record<string, unknown> = { num_return_sequences: 1 };
   if (numBeams !== undefined) options.num_beams = numBeams;
   if (maxNewTokens !== undefined) options.max_new_tokens = maxNewTokens;
+  if (layout === 'lines') return readPages(command, model, processor, files, options, values['batch-size'] === undefined ? 16 : batchSize, values.json === true);
   const beams = numBeams ?? model.generation_config.num_beams ?? 1;
   const eos = eosIds(model);
   const label = files.length > 1;
@@ -118,6 +133,46 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
     });
   }
   return 0;
+}
+
+/**
+ * `ved ocr` on pages: OCRReader finds each image's lines and reads their crops in batches of
+ * --batch-size (crops of several images share a batch); one image's lines are printed as soon
+ * as it is read.
+ */
+async function readPages(
+  command: string,
+  model: VisionEncoderDecoderModel,
+  processor: ImageTextProcessor,
+  files: readonly string[],
+  options: Record<string, unknown>,
+  batchSize: number,
+  json: boolean,
+): Promise<number> {
+  const { OCRReader } = await import('../ocr/reader.js');
+  const reader = new OCRReader(model, processor);
+  const label = files.length > 1;
+  // Images go in groups, so that the crops of small images share generate() calls.
+  const group = Math.max(1, Math.min(16, batchSize));
+  for (let start = 0; start < files.length; start += group) {
+    const batch = files.slice(start, start + group);
+    const t0 = performance.now();
+    const results = await reader.read(batch, { ...options, batch_size: batchSize }).catch((e: Error) => {
+      throw new Error(`ved ${command}: ${e.message}`);
+    });
+    const seconds = (performance.now() - t0) / 1000 / batch.length;
+    batch.forEach((file, i) => {
+      const r = results[i]!;
+      if (json) process.stdout.write(JSON.stringify(ocrJson(file, r, seconds)) + '\n');
+      else for (const line of r.lines) process.stdout.write(label ? `${file}\t${line.text}\n` : `${line.text}\n`);
+    });
+  }
+  return 0;
+}
+
+/** The object `ved ocr --json` prints for one image (and the service answers). */
+export function ocrJson(file: string, r: OCRResult, seconds: number): { file: string; text: string; lines: OCRResult['lines']; seconds: number } {
+  return { file, text: r.text, lines: r.lines, seconds: Number(seconds.toFixed(4)) };
 }
 
 /** Every end-of-sequence id generation stops at (generation config, else model config, else decoder config). */

@@ -14,7 +14,7 @@ import { RandomGenerator } from './random.js';
 import type { BaseStreamer, DecoderSession, GenerateOutput, StreamerCallback } from './types.js';
 
 /** The GenerationConfig fields generate() reads (HF names; null/undefined = unset). */
-interface GenerationSettings extends LogitsProcessorOptions {
+export interface GenerationSettings extends LogitsProcessorOptions {
   max_length?: number | null;
   max_new_tokens?: number | null;
   max_time?: number | null;

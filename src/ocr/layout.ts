@@ -344,37 +344,39 @@ export function lineCrop(image: RawImage, box: Box, options: { inverted?: boolea
 }
 
 function cropGray(gray: ArrayLike<number>, w: number, h: number, box: Box, inverted?: boolean): RawImage {
+  // The crop is always the box plus the full margin: where that leaves the image, background is
+  // added, so a line reads the same whether it was cut tight or found on a page.
   const m = cropMargin(box[3] - box[1]);
-  const x0 = Math.max(0, box[0] - m);
-  const y0 = Math.max(0, box[1] - m);
-  const x1 = Math.min(w, box[2] + m);
-  const y1 = Math.min(h, box[3] + m);
-  const cw = x1 - x0;
-  const ch = y1 - y0;
-  const px = new Uint8Array(cw * ch);
+  const x0 = box[0] - m;
+  const y0 = box[1] - m;
+  const cw = box[2] - box[0] + 2 * m;
+  const ch = box[3] - box[1] + 2 * m;
   const hist = new Uint32Array(256);
-  for (let y = 0; y < ch; y++) {
-    for (let x = 0; x < cw; x++) {
-      const v = gray[(y0 + y) * w + x0 + x]!;
-      px[y * cw + x] = v;
-      hist[v]!++;
-    }
+  for (let y = Math.max(0, y0); y < Math.min(h, y0 + ch); y++) {
+    for (let x = Math.max(0, x0); x < Math.min(w, x0 + cw); x++) hist[gray[y * w + x]!]!++;
   }
   const t = otsuThreshold(hist);
   if (inverted === undefined) inverted = minorityIsBright(hist, t);
   // Background and ink levels: medians of the two Otsu classes.
   const lo = classMedian(hist, 0, t);
   const hi = classMedian(hist, t + 1, 255);
-  let bg = inverted ? lo : hi;
+  const bg = inverted ? lo : hi;
   let ink = inverted ? hi : lo;
   // With the crop a flat background (no ink), keep it white rather than stretch noise.
   if (Math.abs(bg - ink) < 16) ink = inverted ? bg + 255 : bg - 255;
-  const out = new Uint8Array(cw * ch * 3);
+  const out = new Uint8Array(cw * ch * 3).fill(255);
   const scale = 255 / (bg - ink);
-  for (let i = 0; i < cw * ch; i++) {
-    let v = Math.round((px[i]! - ink) * scale);
-    v = v < 0 ? 0 : v > 255 ? 255 : v;
-    out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = v;
+  for (let y = 0; y < ch; y++) {
+    const sy = y0 + y;
+    if (sy < 0 || sy >= h) continue;
+    for (let x = 0; x < cw; x++) {
+      const sx = x0 + x;
+      if (sx < 0 || sx >= w) continue;
+      let v = Math.round((gray[sy * w + sx]! - ink) * scale);
+      v = v < 0 ? 0 : v > 255 ? 255 : v;
+      const o = (y * cw + x) * 3;
+      out[o] = out[o + 1] = out[o + 2] = v;
+    }
   }
   return new RawImage(out, cw, ch, 3);
 }

@@ -6,12 +6,15 @@
 // The normalisation is what the bundled model was trained on (its training lines went through
 // lineCrops too), and it is here, not in the CLI, so that every caller gets it.
 
-import type { GenerateOptions } from '../generation/search.js';
+import type { GenerateOptions, GenerationSettings } from '../generation/search.js';
 import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision_encoder_decoder.js';
 import { RawImage, type ImageInput, type LoadImageOptions } from '../processing/image.js';
 import { AutoProcessor, type ImageTextProcessor } from '../processing/processors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { findTextLines, lineCrops, type Box, type LayoutOptions } from './layout.js';
+
+/** What generate() takes, less the streamer (crops of many lines are read in one call). */
+export type GenerationOptions = Partial<GenerationSettings> & Omit<GenerateOptions, 'streamer'>;
 
 export interface OCRLine {
   text: string;
@@ -25,7 +28,7 @@ export interface OCRResult {
   lines: OCRLine[];
 }
 
-export interface ReadOptions extends Omit<GenerateOptions, 'streamer'>, LayoutOptions, LoadImageOptions {
+export interface ReadOptions extends GenerationOptions, LayoutOptions, LoadImageOptions {
   /** Crops per generate() call (default 32). */
   batch_size?: number;
   /** Called after each batch with the crops read so far and the total. */
@@ -81,7 +84,7 @@ export class OCRReader {
   async readCrops(
     crops: readonly RawImage[],
     batchSize = 32,
-    options: Omit<GenerateOptions, 'streamer'> = {},
+    options: GenerationOptions = {},
     progress?: (done: number, total: number) => void,
   ): Promise<string[]> {
     const out: string[] = [];
@@ -89,14 +92,15 @@ export class OCRReader {
       const batch = crops.slice(start, start + batchSize);
       const { pixel_values } = await this.processor.image_processor.preprocess(batch as RawImage[]);
       const ids = await this.model.generate(pixel_values, { ...options, num_return_sequences: 1 });
-      out.push(...this.processor.batch_decode(rows(ids), { skip_special_tokens: true }));
+      out.push(...this.processor.batch_decode(tensorRows(ids), { skip_special_tokens: true }));
       progress?.(out.length, crops.length);
     }
     return out;
   }
 }
 
-function rows(t: Tensor): number[][] {
+/** The rows of an int64 [B, L] tensor of token ids. */
+export function tensorRows(t: Tensor): number[][] {
   const [b, l] = t.dims as [number, number];
   const data = t.data as BigInt64Array;
   return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));

@@ -1,0 +1,223 @@
+// Training lines for the bundled OCR model drawn by a real browser, in the @fontsource families
+// this package depends on (never the system fonts the held-out sets use), in the conditions
+// people meet: light text on dark and coloured backgrounds, low contrast, 10–64 px text, bold
+// and italic, tight and generous padding, borders, underlines; then screenshot-like resampling,
+// blur, noise, JPEG and a degree or two of skew. Each line goes through the library's own
+// layout analysis and crop normalisation (src/ocr/layout.ts), so the model trains on exactly
+// what OCRReader gives it at inference; lines the layout would not read as one chunk are left out
+// (and counted).
+//
+//   node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION]
+//
+// Needs Debian's chromium and the dev dependencies (playwright-core, @fontsource/*); after
+// npm install (dist/ built). Deterministic for a seed and count (same texts, styles and
+// augmentations; Chromium's own rasteriser is the only outside party). Writes OUT/images/*.png
+// and OUT/metadata.jsonl (imagefolder, with the style of each line) atomically per file.
+import { mkdirSync, readdirSync, existsSync, writeFileSync, renameSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import sharp from 'sharp';
+import { SeededRandom } from '../dist/src/training/random.js';
+import { randomText } from '../dist/src/training/synthetic.js';
+import { RawImage } from '../dist/src/processing/image.js';
+import { findTextLines, lineCrops } from '../dist/src/ocr/layout.js';
+
+const args = process.argv.slice(2);
+const flag = (name, dflt) => {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+};
+const randomFraction = Number(flag('--random-chars', '0.25'));
+const [out, countArg, seedArg] = args;
+const count = Number(countArg);
+const seed = Number(seedArg);
+if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed)) {
+  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION]');
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fonts: every @fontsource family installed, with the weights and styles it ships (latin subset).
+const require = createRequire(import.meta.url);
+const fontRoot = join(dirname(require.resolve('@fontsource/roboto/package.json')), '..');
+const families = [];
+for (const pkg of readdirSync(fontRoot).sort()) {
+  const files = join(fontRoot, pkg, 'files');
+  if (!existsSync(files)) continue;
+  const faces = [];
+  for (const f of readdirSync(files).sort()) {
+    const m = /^(.*)-latin-(\d+)-(normal|italic)\.woff2$/.exec(f);
+    if (m) faces.push({ file: join(files, f), weight: Number(m[2]), style: m[3] });
+  }
+  if (faces.some((f) => f.weight === 400 && f.style === 'normal')) families.push({ name: `fs-${pkg}`, pkg, faces });
+}
+const fontCss = families
+  .flatMap((fam) => fam.faces.map((f) => `@font-face{font-family:'${fam.name}';src:url('file://${f.file}') format('woff2');font-weight:${f.weight};font-style:${f.style};font-display:block}`))
+  .join('\n');
+
+// ---------------------------------------------------------------------------------------------
+// Texts and styles, all from SeededRandom(seed, i): line i is the same whatever the count.
+const LOWER = 'abcdefghijklmnopqrstuvwxyz';
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const DIGITS = '0123456789';
+const PUNCT = '.,:;-/()#$%&@!?\'"+*=_[]<>|~^{}';
+function randomChars(rng) {
+  const n = rng.int(2, 26);
+  let t = '';
+  for (let i = 0; i < n; i++) {
+    const u = rng.next();
+    t += u < 0.12 && t && !t.endsWith(' ') && i < n - 1 ? ' ' : rng.pick([...(u < 0.45 ? LOWER : u < 0.65 ? UPPER : u < 0.88 ? DIGITS : PUNCT)]);
+  }
+  return t.trim() || 'x';
+}
+
+const hsl = (h, s, l) => `hsl(${h.toFixed(0)} ${s.toFixed(0)}% ${l.toFixed(0)}%)`;
+function style(rng) {
+  const fam = families[rng.int(0, families.length - 1)];
+  // Weight: the regular face most often, bold a quarter of the time, others now and then.
+  const uprights = fam.faces.filter((f) => f.style === 'normal');
+  const r = rng.next();
+  const want = r < 0.55 ? 400 : r < 0.8 ? 700 : rng.pick(uprights).weight;
+  const weight = uprights.reduce((a, f) => (Math.abs(f.weight - want) < Math.abs(a - want) ? f.weight : a), 400);
+  const italic = rng.chance(0.18) && fam.faces.some((f) => f.style === 'italic');
+  // Size: 10–64 px, small sizes as common as large ones (log-uniform).
+  const size = Math.round(Math.exp(rng.uniform(Math.log(10), Math.log(64))));
+  // Colours: a third light on dark; backgrounds from paper white to saturated and dark UI colours.
+  const dark = rng.chance(0.33);
+  const hue = rng.uniform(0, 360);
+  const sat = rng.chance(0.5) ? rng.uniform(0, 15) : rng.uniform(15, 90);
+  const bgL = dark ? rng.uniform(3, 40) : rng.chance(0.5) ? rng.uniform(92, 100) : rng.uniform(55, 95);
+  // Ink at least this far in lightness from the background; low contrast now and then.
+  const minGap = rng.chance(0.15) ? rng.uniform(22, 35) : rng.uniform(40, 90);
+  const inkL = dark ? Math.min(100, bgL + minGap + rng.uniform(0, 100 - bgL - minGap > 0 ? 100 - bgL - minGap : 0)) : Math.max(0, bgL - minGap - rng.uniform(0, Math.max(0, bgL - minGap)));
+  const inkHue = rng.chance(0.6) ? hue : rng.uniform(0, 360);
+  const inkSat = rng.chance(0.6) ? rng.uniform(0, 20) : rng.uniform(20, 90);
+  let background = hsl(hue, sat, bgL);
+  if (rng.chance(0.12)) background = `linear-gradient(${rng.int(0, 359)}deg, ${hsl(hue, sat, bgL)}, ${hsl(hue + rng.uniform(-40, 40), sat, Math.max(0, Math.min(100, bgL + rng.uniform(-12, 12))))})`;
+  const pad = () => (rng.chance(0.25) ? 0 : rng.chance(0.7) ? rng.uniform(0.1, 0.8) : rng.uniform(0.8, 3));
+  const css = [
+    `font-family:'${fam.name}'`,
+    `font-size:${size}px`,
+    `font-weight:${weight}`,
+    `font-style:${italic ? 'italic' : 'normal'}`,
+    `color:${hsl(inkHue, inkSat, inkL)}`,
+    `background:${background}`,
+    `padding:${pad().toFixed(2)}em ${pad().toFixed(2)}em ${pad().toFixed(2)}em ${pad().toFixed(2)}em`,
+    `line-height:${rng.uniform(1.0, 1.6).toFixed(2)}`,
+  ];
+  if (rng.chance(0.15)) css.push(`letter-spacing:${rng.uniform(-0.03, 0.15).toFixed(3)}em`);
+  if (rng.chance(0.06)) css.push('text-decoration:underline');
+  if (rng.chance(0.1)) css.push(`border:1px solid ${hsl(hue, sat, dark ? bgL + 20 : bgL - 25)};border-radius:${rng.int(0, 8)}px`);
+  if (rng.chance(0.05)) css.push('text-shadow:0 1px 1px rgba(0,0,0,0.35)');
+  return { css: css.join(';'), font: `${fam.pkg} ${weight}${italic ? ' italic' : ''}`, size, dark };
+}
+
+function augment(rng) {
+  return {
+    scale: rng.chance(0.2) ? rng.uniform(0.6, 1.4) : 1, // screenshot scaled by a viewer
+    blur: rng.chance(0.2) ? rng.uniform(0.35, 1.0) : 0,
+    rotate: rng.chance(0.15) ? rng.uniform(-2, 2) : 0,
+    noise: rng.chance(0.2) ? rng.uniform(3, 14) : 0,
+    jpeg: rng.chance(0.2) ? rng.int(25, 75) : 0,
+  };
+}
+
+const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+async function degrade(png, a, rng) {
+  let img = sharp(png);
+  const meta = await sharp(png).metadata();
+  if (a.scale !== 1) img = sharp(await img.resize(Math.max(4, Math.round(meta.width * a.scale)), Math.max(4, Math.round(meta.height * a.scale)), { kernel: 'linear' }).png().toBuffer());
+  if (a.rotate) {
+    // Corners filled with the edge colour, as a rotated scan of a larger page would be.
+    const { data, info } = await img.clone().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const fill = (c) => { const v = []; for (let x = 0; x < info.width; x++) v.push(data[x * 3 + c]); v.sort((p, q) => p - q); return v[v.length >> 1]; };
+    img = sharp(await img.removeAlpha().rotate(a.rotate, { background: { r: fill(0), g: fill(1), b: fill(2), alpha: 1 } }).png().toBuffer());
+  }
+  if (a.blur) img = sharp(await img.blur(a.blur).png().toBuffer());
+  let { data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (a.noise) {
+    data = Buffer.from(data);
+    for (let p = 0; p < data.length; p += 3) {
+      const n = rng.normal(0, a.noise);
+      for (let c = 0; c < 3; c++) data[p + c] = Math.max(0, Math.min(255, Math.round(data[p + c] + n)));
+    }
+  }
+  if (a.jpeg) {
+    const jpg = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ quality: a.jpeg }).toBuffer();
+    ({ data, info } = await sharp(jpg).raw().toBuffer({ resolveWithObject: true }));
+  }
+  return new RawImage(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, info.channels);
+}
+
+// ---------------------------------------------------------------------------------------------
+mkdirSync(join(out, 'images'), { recursive: true });
+const metaPath = join(out, 'metadata.jsonl');
+const done = new Map();
+if (existsSync(metaPath)) for (const l of readFileSync(metaPath, 'utf8').split('\n').filter(Boolean)) done.set(JSON.parse(l).index, l);
+const profile = mkdtempSync(join(tmpdir(), 'ocr-train-lines-'));
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars', '--font-render-hinting=none', '--allow-file-access-from-files'],
+});
+const page = await browser.newPage({ viewport: { width: 2400, height: 1000 }, deviceScaleFactor: 1 });
+const PER_PAGE = 48;
+let skipped = 0;
+const t0 = Date.now();
+const rows = [...done.values()];
+for (let start = 0; start < count; start += PER_PAGE) {
+  const items = [];
+  for (let i = start; i < Math.min(count, start + PER_PAGE); i++) {
+    if (done.has(i)) continue;
+    const rng = new SeededRandom(seed, i);
+    const text = rng.chance(randomFraction) ? randomChars(rng) : randomText(rng, { min_length: 1, max_length: 34 });
+    items.push({ i, text, style: style(rng), aug: augment(rng), rng });
+  }
+  if (items.length === 0) continue;
+  const html = `<!doctype html><meta charset="utf-8"><style>${fontCss}\nbody{margin:0;padding:8px;background:#808080}div.s{display:block;width:max-content;white-space:pre;margin:0 0 6px 0}</style><body>` +
+    items.map((it) => `<div class="s" style="${it.style.css}">${esc(it.text)}</div>`).join('') + '</body>';
+  const file = join(profile, 'page.html');
+  writeFileSync(file, html);
+  await page.goto(`file://${file}`);
+  await page.evaluate(() => document.fonts.ready);
+  const rects = await page.evaluate(() => [...document.querySelectorAll('div.s')].map((d) => { const r = d.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }));
+  const shot = await page.screenshot({ fullPage: true, type: 'png' });
+  // Decoded once: cutting 48 boxes out of the PNG would decode the whole page 48 times.
+  const { data: pagePx, info: pageInfo } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const W = pageInfo.width, H = pageInfo.height;
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k];
+    const [l, t, r, b] = rects[k];
+    // Rounded inwards: a row or column of the page's grey around the box would be a frame.
+    const left = Math.max(0, Math.ceil(l)), top = Math.max(0, Math.ceil(t));
+    const width = Math.min(W, Math.floor(r)) - left, height = Math.min(H, Math.floor(b)) - top;
+    const box = Buffer.alloc(width * height * 3);
+    for (let y = 0; y < height; y++) pagePx.copy(box, y * width * 3, ((top + y) * W + left) * 3, ((top + y) * W + left + width) * 3);
+    const png = await sharp(box, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    const image = await degrade(png, it.aug, it.rng);
+    const lines = findTextLines(image);
+    if (process.env.OCR_LINES_DEBUG) await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toFile(join(out, `debug-${it.i}.png`)).then(() => console.log(it.i, JSON.stringify(lines)));
+    if (lines.length !== 1 || lines[0].chunks.length !== 1) {
+      skipped++;
+      continue;
+    }
+    const [{ crop }] = lineCrops(image, lines);
+    const name = `images/${String(it.i).padStart(7, '0')}.png`;
+    const tmp = join(out, `${name}.tmp`);
+    await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).greyscale().png().toFile(tmp);
+    renameSync(tmp, join(out, name));
+    rows.push(JSON.stringify({ index: it.i, file_name: name, text: it.text, font: it.style.font, size_px: it.style.size, dark: it.style.dark, ...it.aug }));
+  }
+  // metadata.jsonl is rewritten whole after each page: a stopped run resumes where it was.
+  writeFileSync(metaPath + '.tmp', rows.join('\n') + '\n');
+  renameSync(metaPath + '.tmp', metaPath);
+  if ((start / PER_PAGE) % 20 === 0) process.stderr.write(`${Math.min(count, start + PER_PAGE)}/${count} lines, ${skipped} left out, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+}
+await browser.close();
+rmSync(profile, { recursive: true, force: true });
+console.log(`${rows.length} lines in ${resolve(out)} (${skipped} left out by the layout), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
