@@ -11,8 +11,8 @@ import { ROOT } from './helpers.js';
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-test('the README has the four documented uses as TypeScript examples', () => {
-  assert.equal(blocks.length, 4);
+test('the README has the four documented uses and the OCR reader as TypeScript examples', () => {
+  assert.equal(blocks.length, 5);
 });
 
 blocks.forEach((code, i) => {
