@@ -613,7 +613,12 @@ async function renderFixtures(page, fonts, dir) {
     await sharp(png).png({ palette: true, colours: 64, effort: 10 }).toFile(join(dir, file));
     truth[name] = { file, kind, font: spec.font, polarity: spec.polarity, lines };
   }
-  writeFileSync(join(dir, 'pages.json'), JSON.stringify(truth, null, 1) + '\n');
+  // One text line of JSON per page line, so that a diff of the fixtures reads line by line.
+  const json = Object.entries(truth).map(([name, { lines, ...rest }]) => {
+    const head = JSON.stringify(rest).slice(0, -1);
+    return `  ${JSON.stringify(name)}: ${head},\n    "lines": [\n${lines.map((l) => `      ${JSON.stringify(l)}`).join(',\n')}\n    ]\n  }`;
+  });
+  writeFileSync(join(dir, 'pages.json'), `{\n${json.join(',\n')}\n}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
