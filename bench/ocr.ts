@@ -191,7 +191,7 @@ const CONDITIONS: Array<[string, (r: LineRow) => string]> = [
 ];
 
 /** Greedy one-to-one matching of predicted to true lines by normalised edit distance. */
-function matchLines(pred: string[], truth: string[]): { matched: number; inOrder: boolean; extra: number } {
+function matchLines(pred: string[], truth: string[]): { matched: number; inOrder: boolean | null; extra: number } {
   const pairs: Array<[number, number, number]> = [];
   truth.forEach((t, i) => {
     const tc = Array.from(norm(t));
@@ -209,7 +209,8 @@ function matchLines(pred: string[], truth: string[]): { matched: number; inOrder
     used.add(j);
   }
   const js = [...gt.entries()].sort((a, b) => a[0] - b[0]).map(([, j]) => j);
-  return { matched: gt.size, inOrder: js.every((j, k) => k === 0 || j > js[k - 1]!), extra: pred.length - used.size };
+  // Order means nothing with fewer than two lines matched: such a page is left out of it.
+  return { matched: gt.size, inOrder: js.length < 2 ? null : js.every((j, k) => k === 0 || j > js[k - 1]!), extra: pred.length - used.size };
 }
 
 interface PageGroup {
@@ -219,8 +220,9 @@ interface PageGroup {
   tess: number | null;
   ours_matched: number;
   tess_matched: number | null;
-  ours_in_order: number;
-  tess_in_order: number | null;
+  /** Pages whose matched lines keep their order, of the pages with at least two matched. */
+  ours_in_order: { ok: number; of: number };
+  tess_in_order: { ok: number; of: number } | null;
   ours_count_ok: number;
   tess_count_ok: number | null;
 }
@@ -233,7 +235,7 @@ function scorePages(rows: PageRow[], ours: string[][], tess: string[][] | null):
     return {
       cer: cer(pred.map((p) => p.join('\n')), refs, CER_OPTS),
       matched: m.reduce((a, x) => a + x.matched, 0) / lines,
-      inOrder: m.filter((x) => x.inOrder).length / rows.length,
+      inOrder: { ok: m.filter((x) => x.inOrder === true).length, of: m.filter((x) => x.inOrder !== null).length },
       countOk: rows.filter((r, i) => pred[i]!.length === r.lines.length).length / rows.length,
     };
   };
@@ -257,6 +259,7 @@ function scorePages(rows: PageRow[], ours: string[][], tess: string[][] | null):
 // Report
 
 const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
+const frac = (x: { ok: number; of: number } | null) => (x === null ? '—' : `${x.ok}/${x.of}`);
 
 function table(head: string[], rows: string[][]): string {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
@@ -374,9 +377,9 @@ async function main(): Promise<void> {
   }
   out.push(table(head, rowsOut));
   out.push('');
-  out.push(`Pages: ${pageRows.length} images, ${pageLines} lines. matched: true lines found (≤ 50% edits); order: pages whose matched lines keep their order; count: pages with exactly their number of lines`);
+  out.push(`Pages: ${pageRows.length} images, ${pageLines} lines. matched: true lines found (≤ 50% edits); order: pages whose matched lines keep their order / pages with two or more matched; count: pages with exactly their number of lines`);
   const ph = ['kind', 'pages', 'CER ours', 'CER tess', 'matched ours', 'matched tess', 'order ours', 'order tess', 'count ours', 'count tess'];
-  const prow = (k: string, g: PageGroup) => [k, String(g.pages), pct(g.ours), pct(g.tess), pct(g.ours_matched), pct(g.tess_matched), pct(g.ours_in_order), pct(g.tess_in_order), pct(g.ours_count_ok), pct(g.tess_count_ok)];
+  const prow = (k: string, g: PageGroup) => [k, String(g.pages), pct(g.ours), pct(g.tess), pct(g.ours_matched), pct(g.tess_matched), frac(g.ours_in_order), frac(g.tess_in_order), pct(g.ours_count_ok), pct(g.tess_count_ok)];
   out.push(table(ph, [prow('all', pagesAll), ...kinds.map((k) => prow(k, pagesByKind[k]!))]));
   out.push('');
   const s = report.seconds_per_line;

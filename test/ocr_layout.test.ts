@@ -3,8 +3,10 @@
 // exact: polarity, cropping, empty and noisy images, chunking of long lines.
 //
 // The page fixtures come from `node scripts/ocr-heldout.mjs --fixtures test/fixtures/ocr` (headless
-// Chromium, system fonts); their boxes are the spans' content areas, a little taller than the
-// ink that findTextLines boxes, hence IoU ≥ 0.5 rather than equality.
+// Chromium, system fonts). Found boxes are compared with each line's ink box (the inked pixels
+// inside its DOM box): a DOM box is the font's content area, up to twice the height of a line
+// of small digits' ink, and would fail a layout that is exactly right. IoU ≥ 0.5, not equality,
+// because anti-aliasing and the palette of the fixture PNGs move the ink's edge by a pixel.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +21,8 @@ interface PageTruth {
   kind: string;
   font: string;
   polarity: 'dark-on-light' | 'light-on-dark' | 'mixed';
-  lines: Array<{ text: string; box: Box }>;
+  /** box: the spans' DOM content area; ink: the inked pixels inside it. */
+  lines: Array<{ text: string; box: Box; ink: Box }>;
 }
 
 const OCR_FIXTURES = join(FIXTURES, 'ocr');
@@ -41,11 +44,11 @@ async function checkPage(name: string): Promise<{ truth: PageTruth; inverted: bo
   const found = findTextLines(image);
   const describe = () =>
     `${truth.file} (${truth.font}): found ${found.length} lines ${JSON.stringify(found.map((l) => l.box))}, ` +
-    `expected ${truth.lines.length} ${JSON.stringify(truth.lines.map((l) => l.box))}`;
+    `expected ${truth.lines.length} ${JSON.stringify(truth.lines.map((l) => l.ink))}`;
   assert.equal(found.length, truth.lines.length, describe());
   truth.lines.forEach((t, i) => {
-    const score = iou(found[i]!.box, t.box);
-    assert.ok(score >= 0.5, `${truth.file} line ${i} "${t.text}": IoU ${score.toFixed(2)} of ${JSON.stringify(found[i]!.box)} with ${JSON.stringify(t.box)}`);
+    const score = iou(found[i]!.box, t.ink);
+    assert.ok(score >= 0.5, `${truth.file} line ${i} "${t.text}": IoU ${score.toFixed(2)} of ${JSON.stringify(found[i]!.box)} with ${JSON.stringify(t.ink)}`);
   });
   return { truth, inverted: found.map((l) => l.inverted) };
 }
@@ -59,10 +62,10 @@ test('findTextLines: a receipt row, item left and price far right, stays one lin
   const { truth } = await checkPage('receipt');
   const image = await RawImage.read(join(OCR_FIXTURES, truth.file));
   const found = findTextLines(image);
-  // The rows' true boxes span item to price; the found line must too, not stop at the item.
+  // The rows' ink spans item to price; the found line must too, not stop at the item.
   truth.lines.forEach((t, i) => {
     const b = found[i]!.box;
-    assert.ok(b[0] <= t.box[0] + 4 && b[2] >= t.box[2] - 4, `line ${i} "${t.text}": ${JSON.stringify(b)} does not span ${JSON.stringify(t.box)}`);
+    assert.ok(b[0] <= t.ink[0] + 2 && b[2] >= t.ink[2] - 2, `line ${i} "${t.text}": ${JSON.stringify(b)} does not span ${JSON.stringify(t.ink)}`);
   });
 });
 
@@ -77,11 +80,34 @@ test('findTextLines: a dark header bar over a light page: both header rows inver
   assert.deepEqual(inverted, [true, true, ...inverted.slice(2).map(() => false)]);
 });
 
+// Known failures of the layout analysis, kept as `todo` so that they run, show in the report and
+// pass silently into ordinary tests once layout.ts handles them (then drop the todo).
+test(
+  'findTextLines: a dark chat, rounded bubbles with a time under each, gives one line per bubble and per time',
+  {
+    todo:
+      'each blue (outgoing) bubble is found as its whole rounded box, not its text: the anti-aliased corners give stroke-like edges in the rows above and below the text, ' +
+      'joined to it as "accents", and the bubble is ink for Otsu; line 2 found [232,82,455,119], its ink [245,96,443,110], IoU 0.34',
+  },
+  async () => {
+    await checkPage('chat-dark');
+  },
+);
+
+test(
+  'findTextLines: a form, a label above each bordered input box, gives the labels and the values as separate lines',
+  { todo: 'an input box\'s two 1-px sides give 4 edges in every row (the row threshold is 3), so the box is a band as tall as the box, and the label above it is joined to it as an "accent"; the line box then spans the box\'s sides' },
+  async () => {
+    await checkPage('form');
+  },
+);
+
 test('fixture pages are small and carry their ground truth', () => {
   let bytes = 0;
   for (const t of Object.values(pages)) {
     bytes += readFileSync(join(OCR_FIXTURES, t.file)).length;
-    assert.ok(t.lines.length >= 4 && t.lines.every((l) => l.text.length > 0 && l.box[2] > l.box[0] && l.box[3] > l.box[1]), t.file);
+    const inside = (a: Box, b: Box) => a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3] && a[2] > a[0] && a[3] > a[1];
+    assert.ok(t.lines.length >= 4 && t.lines.every((l) => l.text.length > 0 && inside(l.ink, l.box)), t.file);
   }
   assert.ok(bytes < 300_000, `${bytes} bytes of fixture images`);
 });
