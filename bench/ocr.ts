@@ -3,7 +3,9 @@
 // trained on, per condition, beside Tesseract on the same images.
 //
 // The held-out sets are drawn by a browser in system fonts (scripts/ocr-heldout.mjs); without
-// --data they are made once into node_modules/.cache/ved-ocr-heldout/seed-N and reused.
+// --data they are made once into node_modules/.cache/ved-ocr-heldout/seed-N and reused (delete
+// that folder after changing the script). --limit N reads the first N lines and first N pages.
+// A full run took 2 min at load average 5-11 on the 2-core EPYC (Tesseract's half of it), 13 at 15.
 //
 // Why it measures what it does:
 // - Line images go through the whole reader (layout, polarity, crop, read), because that is what
