@@ -134,18 +134,21 @@ function findBands(profile: Float64Array, w: number, minHeight: number): Band[] 
     bands.push({ y0: y, y1 });
     y = y1;
   }
-  bands = bands.flatMap((b) => splitTouching(profile, b));
+  // `core`: a band's height before any join. Thinness is judged against it, not against the
+  // band as joins have grown it: otherwise a grown band makes its next neighbour look thin and
+  // swallows it, and the join cascades (a dark chat page of ten lines came out as one band).
+  const cores = bands.flatMap((b) => splitTouching(profile, b)).map((b) => ({ ...b, core: b.y1 - b.y0 }));
   // Join thin bands (i-dots, accents, commas' tails, underscores) to the nearest line close by.
   for (let changed = true; changed; ) {
     changed = false;
-    for (let i = 0; i < bands.length; i++) {
-      const b = bands[i]!;
+    for (let i = 0; i < cores.length; i++) {
+      const b = cores[i]!;
       const height = b.y1 - b.y0;
-      const prev = bands[i - 1];
-      const next = bands[i + 1];
-      const near = (o: Band | undefined): number => {
+      const prev = cores[i - 1];
+      const next = cores[i + 1];
+      const near = (o: (Band & { core: number }) | undefined): number => {
         if (!o) return Infinity;
-        const oh = o.y1 - o.y0;
+        const oh = o.core;
         const gap = o.y0 >= b.y1 ? o.y0 - b.y1 : b.y0 - o.y1;
         return height < 0.45 * oh && gap <= Math.max(2, 0.45 * oh) ? gap : Infinity;
       };
@@ -154,16 +157,16 @@ function findBands(profile: Float64Array, w: number, minHeight: number): Band[] 
       if (gp === Infinity && gn === Infinity) continue;
       if (gp <= gn) {
         prev!.y1 = b.y1;
-        bands.splice(i, 1);
+        cores.splice(i, 1);
       } else {
         next!.y0 = b.y0;
-        bands.splice(i, 1);
+        cores.splice(i, 1);
       }
       changed = true;
       break;
     }
   }
-  return bands.filter((b) => b.y1 - b.y0 >= minHeight);
+  return cores.filter((b) => b.y1 - b.y0 >= minHeight).map(({ y0, y1 }) => ({ y0, y1 }));
 }
 
 /** Split a band at a valley that has a dense part (a line's x-height) on both sides. */

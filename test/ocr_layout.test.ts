@@ -1,0 +1,271 @@
+// Layout analysis (src/ocr/layout.ts) on pages drawn by a real browser, whose lines and their
+// boxes are known from the DOM, and on images built pixel by pixel where the right answer is
+// exact: polarity, cropping, empty and noisy images, chunking of long lines.
+//
+// The page fixtures come from `node scripts/ocr-heldout.mjs --fixtures test/fixtures/ocr` (headless
+// Chromium, system fonts). Found boxes are compared with each line's ink box (the inked pixels
+// inside its DOM box): a DOM box is the font's content area, up to twice the height of a line
+// of small digits' ink, and would fail a layout that is exactly right. IoU ≥ 0.5, not equality,
+// because anti-aliasing and the palette of the fixture PNGs move the ink's edge by a pixel.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RawImage } from '../src/processing/image.js';
+import { cropMargin, findTextLines, lineCrop, lineCrops, type Box } from '../src/ocr/layout.js';
+import { FIXTURES, rng } from './helpers.js';
+
+interface PageTruth {
+  file: string;
+  kind: string;
+  font: string;
+  polarity: 'dark-on-light' | 'light-on-dark' | 'mixed';
+  /** box: the spans' DOM content area; ink: the inked pixels inside it. */
+  lines: Array<{ text: string; box: Box; ink: Box }>;
+}
+
+const OCR_FIXTURES = join(FIXTURES, 'ocr');
+const pages = JSON.parse(readFileSync(join(OCR_FIXTURES, 'pages.json'), 'utf8')) as Record<string, PageTruth>;
+
+function iou(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  const area = (r: Box) => (r[2] - r[0]) * (r[3] - r[1]);
+  return inter / (area(a) + area(b) - inter);
+}
+
+/** findTextLines on a fixture page: exactly its lines, in order, each overlapping its true box. */
+async function checkPage(name: string): Promise<{ truth: PageTruth; inverted: boolean[] }> {
+  const truth = pages[name]!;
+  const image = await RawImage.read(join(OCR_FIXTURES, truth.file));
+  const found = findTextLines(image);
+  const describe = () =>
+    `${truth.file} (${truth.font}): found ${found.length} lines ${JSON.stringify(found.map((l) => l.box))}, ` +
+    `expected ${truth.lines.length} ${JSON.stringify(truth.lines.map((l) => l.ink))}`;
+  assert.equal(found.length, truth.lines.length, describe());
+  truth.lines.forEach((t, i) => {
+    const score = iou(found[i]!.box, t.ink);
+    assert.ok(score >= 0.5, `${truth.file} line ${i} "${t.text}": IoU ${score.toFixed(2)} of ${JSON.stringify(found[i]!.box)} with ${JSON.stringify(t.ink)}`);
+  });
+  return { truth, inverted: found.map((l) => l.inverted) };
+}
+
+test('findTextLines: a document page of paragraphs with different line heights gives its lines in order', async () => {
+  const { inverted } = await checkPage('document');
+  assert.ok(inverted.every((v) => !v), `dark text on white read as inverted: ${inverted}`);
+});
+
+test('findTextLines: a receipt row, item left and price far right, stays one line', async () => {
+  const { truth } = await checkPage('receipt');
+  const image = await RawImage.read(join(OCR_FIXTURES, truth.file));
+  const found = findTextLines(image);
+  // The rows' ink spans item to price; the found line must too, not stop at the item.
+  truth.lines.forEach((t, i) => {
+    const b = found[i]!.box;
+    assert.ok(b[0] <= t.ink[0] + 2 && b[2] >= t.ink[2] - 2, `line ${i} "${t.text}": ${JSON.stringify(b)} does not span ${JSON.stringify(t.ink)}`);
+  });
+});
+
+test('findTextLines: a dark settings panel (rows between rules) gives its rows, all light on dark', async () => {
+  const { inverted, truth } = await checkPage('settings-dark');
+  assert.equal(truth.polarity, 'light-on-dark');
+  assert.deepEqual(inverted, truth.lines.map(() => true));
+});
+
+test('findTextLines: a dark header bar over a light page: both header rows inverted, the body not', async () => {
+  const { inverted } = await checkPage('header-mixed');
+  assert.deepEqual(inverted, [true, true, ...inverted.slice(2).map(() => false)]);
+});
+
+// Known failures of the layout analysis, kept as `todo` so that they run, show in the report and
+// pass silently into ordinary tests once layout.ts handles them (then drop the todo).
+test(
+  'findTextLines: a dark chat, rounded bubbles with a time under each, gives one line per bubble and per time',
+  {
+    todo:
+      'each blue (outgoing) bubble is found as its whole rounded box, not its text: the anti-aliased corners give stroke-like edges in the rows above and below the text, ' +
+      'joined to it as "accents", and the bubble is ink for Otsu; line 2 found [232,82,455,119], its ink [245,96,443,110], IoU 0.34',
+  },
+  async () => {
+    await checkPage('chat-dark');
+  },
+);
+
+test(
+  'findTextLines: a form, a label above each bordered input box, gives the labels and the values as separate lines',
+  { todo: 'an input box\'s two 1-px sides give 4 edges in every row (the row threshold is 3), so the box is a band as tall as the box, and the label above it is joined to it as an "accent"; the line box then spans the box\'s sides' },
+  async () => {
+    await checkPage('form');
+  },
+);
+
+test('fixture pages are small and carry their ground truth', () => {
+  let bytes = 0;
+  for (const t of Object.values(pages)) {
+    bytes += readFileSync(join(OCR_FIXTURES, t.file)).length;
+    const inside = (a: Box, b: Box) => a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3] && a[2] > a[0] && a[3] > a[1];
+    assert.ok(t.lines.length >= 4 && t.lines.every((l) => l.text.length > 0 && inside(l.ink, l.box)), t.file);
+  }
+  assert.ok(bytes < 300_000, `${bytes} bytes of fixture images`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Images built in code. "Words" are runs of vertical bars, 2 px wide and 3 px apart: they have the
+// stroke edges of letters in every row they occupy, and their pixels are known exactly.
+
+interface Canvas {
+  image: RawImage;
+  /** Every ink pixel's position, y * width + x. */
+  ink: Set<number>;
+}
+
+/** A grey image with bar-words drawn at the given x positions (bars per word), rows y0..y1. */
+function drawWords(width: number, height: number, bg: number, fg: number, y0: number, y1: number, words: Array<{ x: number; bars: number }>): Canvas {
+  const data = new Uint8Array(width * height).fill(bg);
+  const ink = new Set<number>();
+  for (const { x, bars } of words) {
+    for (let b = 0; b < bars; b++) {
+      for (let dx = 0; dx < 2; dx++) {
+        for (let y = y0; y < y1; y++) {
+          const p = y * width + x + b * 5 + dx;
+          data[p] = fg;
+          ink.add(p);
+        }
+      }
+    }
+  }
+  return { image: new RawImage(data, width, height, 1), ink };
+}
+
+/** Width of a word of `bars` bars. */
+const wordWidth = (bars: number) => bars * 5 - 3;
+
+test('polarity: light text on a dark background is found inverted and its crop comes out dark on white', () => {
+  const { image, ink } = drawWords(220, 50, 30, 225, 15, 35, [
+    { x: 20, bars: 6 },
+    { x: 70, bars: 5 },
+    { x: 120, bars: 7 },
+  ]);
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1, JSON.stringify(lines));
+  assert.equal(lines[0]!.inverted, true);
+  const crop = lineCrop(image, lines[0]!.box, { inverted: true });
+  const [x0, y0] = cropOrigin(lines[0]!.box, image);
+  for (let y = 0; y < crop.height; y++) {
+    for (let x = 0; x < crop.width; x++) {
+      const v = crop.data[(y * crop.width + x) * 3]!;
+      const isInk = ink.has((y0 + y) * image.width + x0 + x);
+      assert.equal(v, isInk ? 0 : 255, `crop pixel (${x}, ${y}) is ${v}, ${isInk ? 'ink' : 'background'}`);
+    }
+  }
+  // Without a hint, lineCrop reads the polarity itself (the ink is the minority).
+  assert.deepEqual(lineCrop(image, lines[0]!.box).data, crop.data);
+});
+
+test('polarity: dark text on a light background is not inverted', () => {
+  const { image } = drawWords(220, 50, 230, 40, 15, 35, [
+    { x: 20, bars: 6 },
+    { x: 90, bars: 6 },
+  ]);
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.inverted, false);
+});
+
+/** Top-left of a line's crop in the image: the box less the margin, clipped to the image. */
+function cropOrigin(box: Box, image: RawImage): [number, number] {
+  const m = cropMargin(box[3] - box[1]);
+  return [Math.max(0, box[0] - m), Math.max(0, box[1] - m)];
+}
+
+test('cropping: the crop is the ink plus the margin, background stretched to 255 and ink to 0', () => {
+  // Low contrast (ink 110 on 170) so that the stretch is visible.
+  const words = [
+    { x: 40, bars: 4 },
+    { x: 80, bars: 6 },
+  ];
+  const { image, ink } = drawWords(200, 60, 170, 110, 20, 38, words);
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1);
+  const box = lines[0]!.box;
+  assert.deepEqual(box, [40, 20, 80 + wordWidth(6), 38], 'the box is the ink, exactly');
+  const crop = lineCrop(image, box, { inverted: lines[0]!.inverted });
+  const m = cropMargin(box[3] - box[1]);
+  assert.equal(crop.width, box[2] - box[0] + 2 * m);
+  assert.equal(crop.height, box[3] - box[1] + 2 * m);
+  assert.equal(crop.channels, 3);
+  let dark = 0;
+  for (let i = 0; i < crop.width * crop.height; i++) {
+    const v = crop.data[i * 3]!;
+    assert.ok(v === 0 || v === 255, `pixel ${i} is ${v}, not stretched`);
+    if (v === 0) dark++;
+  }
+  assert.equal(dark, ink.size, 'every ink pixel is in the crop, and nothing else is dark');
+  // At the image's edge the margin is clipped, not padded.
+  const edge = drawWords(120, 30, 255, 0, 2, 20, [{ x: 1, bars: 8 }]);
+  const [l] = findTextLines(edge.image);
+  assert.ok(l);
+  const c = lineCrop(edge.image, l.box);
+  assert.equal(c.width, Math.min(120, l.box[2] + cropMargin(l.box[3] - l.box[1])));
+  assert.equal(c.height, Math.min(30, l.box[3] + cropMargin(l.box[3] - l.box[1])));
+});
+
+test('a blank image has no lines, white or any flat colour', () => {
+  for (const [v, ch] of [[255, 1], [0, 1], [128, 3]] as const) {
+    const image = new RawImage(new Uint8Array(300 * 120 * ch).fill(v), 300, 120, ch);
+    assert.deepEqual(findTextLines(image), [], `flat ${v}`);
+  }
+});
+
+test('an image of noise alone has no lines', () => {
+  const r = rng(7);
+  const [w, h] = [320, 160];
+  for (const sigma of [4, 10, 20]) {
+    const data = new Uint8Array(w * h);
+    for (let i = 0; i < data.length; i++) {
+      const g = Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+      data[i] = Math.max(0, Math.min(255, Math.round(128 + sigma * g)));
+    }
+    const lines = findTextLines(new RawImage(data, w, h, 1));
+    assert.deepEqual(lines.map((l) => l.box), [], `gaussian noise of sigma ${sigma}`);
+  }
+});
+
+test('a long line is cut into chunks at word gaps, each at most maxAspect wide', () => {
+  const words: Array<{ x: number; bars: number }> = [];
+  const r = rng(3);
+  for (let x = 10; x < 1400; ) {
+    const bars = 2 + Math.floor(r() * 6);
+    words.push({ x, bars });
+    x += wordWidth(bars) + 9 + Math.floor(r() * 8);
+  }
+  const last = words[words.length - 1]!;
+  const { image } = drawWords(last.x + wordWidth(last.bars) + 10, 40, 255, 0, 10, 30, words);
+  for (const maxAspect of [10, 6]) {
+    const lines = findTextLines(image, { maxAspect });
+    assert.equal(lines.length, 1);
+    const { box, chunks } = lines[0]!;
+    assert.ok(chunks.length > 1, `${chunks.length} chunk(s) for a line ${box[2] - box[0]} px wide`);
+    const m = cropMargin(box[3] - box[1]);
+    const starts = new Set(words.map((wd) => wd.x));
+    const ends = new Set(words.map((wd) => wd.x + wordWidth(wd.bars)));
+    chunks.forEach((c, i) => {
+      const aspect = (c[2] - c[0] + 2 * m) / (c[3] - c[1] + 2 * m);
+      assert.ok(aspect <= maxAspect + 1e-9, `chunk ${i} ${JSON.stringify(c)}: aspect ${aspect.toFixed(2)} > ${maxAspect}`);
+      assert.ok(starts.has(c[0]) && ends.has(c[2]), `chunk ${i} ${JSON.stringify(c)} is not cut at word gaps`);
+      assert.deepEqual([c[1], c[3]], [box[1], box[3]]);
+      if (i > 0) assert.ok(c[0] > chunks[i - 1]![2], 'chunks are left to right and do not overlap');
+    });
+    assert.equal(chunks[0]![0], box[0]);
+    assert.equal(chunks[chunks.length - 1]![2], box[2]);
+    // Every word lies in exactly one chunk.
+    for (const wd of words) {
+      const inside = chunks.filter((c) => c[0] <= wd.x && wd.x + wordWidth(wd.bars) <= c[2]);
+      assert.equal(inside.length, 1, `word at x=${wd.x} in ${inside.length} chunks`);
+    }
+    assert.equal(lineCrops(image, lines).length, chunks.length);
+  }
+});
