@@ -7,7 +7,8 @@ import type { BaseStreamer } from '../generation/types.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { checkModelArg, dtypeFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
+import { checkModelArg, dtypeFlag, maxImagePixelsFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
+import { imageRecord } from './records.js';
 import { expandImageArgs } from './inputs.js';
 
 /** The model `ved ocr` uses without --model, relative to the package root. */
@@ -34,6 +35,9 @@ ${model}
   --batch-size N           images per forward pass (default 1)
   --dtype float32|int8     weights to compute with: int8 quantizes every weight matrix per
                            output column (faster, slightly less exact; default float32)
+  --max-image-pixels N     decompression-bomb limit, as PIL's Image.MAX_IMAGE_PIXELS: an image
+                           of over N pixels gives a warning, of over 2 × N is refused; 0 or
+                           'none': no limit (default 89478485, PIL's)
   --json                   one JSON object per image and line:
                            {"file", "text", "token_ids", "seconds"}; token_ids is the generated
                            row up to its end-of-sequence token, seconds the image's share of
@@ -52,6 +56,7 @@ const OPTIONS = {
   'max-new-tokens': { type: 'string' },
   'batch-size': { type: 'string' },
   dtype: { type: 'string' },
+  'max-image-pixels': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -65,6 +70,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   const maxNewTokens = positiveInt(command, '--max-new-tokens', values['max-new-tokens']);
   const batchSize = positiveInt(command, '--batch-size', values['batch-size']) ?? 1;
   const dtype = dtypeFlag(command, values.dtype);
+  const imageOptions = maxImagePixelsFlag(command, values['max-image-pixels']);
   if (positionals.length === 0) throw new UsageError(`ved ${command}: no IMAGE given (see 'ved ${command} --help')`);
 
   const files = expandImageArgs(command, positionals);
@@ -99,7 +105,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   for (let start = 0; start < files.length; start += batchSize) {
     const batch = files.slice(start, start + batchSize);
     const t0 = performance.now();
-    const { pixel_values } = await processor.image_processor.preprocess(batch).catch((e: Error) => {
+    const { pixel_values } = await processor.image_processor.preprocess(batch, imageOptions).catch((e: Error) => {
       throw new Error(`ved ${command}: ${e.message}`);
     });
     // Python refuses a streamer with beam search; then each text is printed when its batch ends.
@@ -111,7 +117,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
     batch.forEach((file, i) => {
       if (hitLengthLimit(rows[i]!, eos)) process.stderr.write(`ved ${command}: ${file}: stopped at the length limit (${rows[i]!.length} tokens) before the end-of-text token; raise it with --max-new-tokens\n`);
       if (values.json) {
-        process.stdout.write(JSON.stringify({ file, text: texts[i], token_ids: trimRow(rows[i]!, eos), seconds: Number(seconds.toFixed(4)) }) + '\n');
+        process.stdout.write(JSON.stringify(imageRecord(file, { text: texts[i]!, token_ids: trimRow(rows[i]!, eos) }, seconds)) + '\n');
       } else if (!printer) {
         process.stdout.write(label ? `${file}\t${texts[i]}\n` : `${texts[i]}\n`);
       }
