@@ -16,7 +16,7 @@ import { serve } from './serve.js';
 import { synth } from './synth.js';
 import { train } from './train.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, serve, info, evaluate, synth, train, exportCommand];
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand, serve];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
