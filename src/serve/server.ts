@@ -206,7 +206,9 @@ export class VedServer {
     }
     if (url.pathname === '/health') {
       if (!this.loaded) return json(503, { error: 'the model is still loading' }, { 'retry-after': '5' });
-      return json(200, { status: this.draining ? 'stopping' : 'ok', task: this.loaded.task, model: this.loaded.model });
+      // A stopping instance fails its health check so that a balancer stops sending it work.
+      if (this.draining) return json(503, { error: 'the service is stopping' });
+      return json(200, { status: 'ok', task: this.loaded.task, model: this.loaded.model });
     }
     if (url.pathname === '/metrics') return send(200, this.metricsText(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
     this.read(url.pathname === '/v1/ocr' ? 'ocr' : 'caption', url, req, res, fail, json);
