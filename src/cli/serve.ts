@@ -22,7 +22,7 @@ Serve a VisionEncoderDecoder model over HTTP, batching the images of concurrent 
 Request options, in the query (?num_beams=4&max_new_tokens=32), as multipart fields, or as a
 multipart part named "options" holding JSON: num_beams, max_new_tokens. Errors are 4xx/5xx with
 {"error": "..."}; a full service answers 503 with Retry-After. SIGTERM or SIGINT stops taking
-requests, finishes those in progress, then exits 0.
+requests, finishes those in progress, then exits 0 (a second signal exits at once, status 1).
 
 Options:
   --model PATH|OWNER/NAME  model folder or hub id (default: the bundled ${BUNDLED_OCR_MODEL})
@@ -124,7 +124,11 @@ export const serve: Command = {
     let stopping: Promise<void> | null = null;
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          // A second signal: the operator does not want to wait for the requests in progress.
+          process.stderr.write(`ved serve: ${signal} again: exiting without finishing the requests in progress\n`);
+          process.exit(1);
+        }
         process.stderr.write(`ved serve: ${signal}: finishing the requests in progress, taking no more\n`);
         stopping = server.close().then(resolve);
       };

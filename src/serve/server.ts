@@ -107,8 +107,9 @@ export class VedServer {
     this.o = o;
     this.log = options.log ?? ((line) => void process.stderr.write(`${line}\n`));
     this.http = createServer((req, res) => this.handle(req, res));
-    // Bounds a client that sends its upload slowly (or never finishes it).
-    this.http.requestTimeout = o.timeoutMs;
+    // Node's own backstop for a connection whose upload never ends; the per-request timer below
+    // answers first with the JSON error, this one only catches what slips past it.
+    this.http.requestTimeout = o.timeoutMs + 5000;
     this.http.headersTimeout = Math.min(o.timeoutMs, 60_000);
   }
 
