@@ -67,6 +67,22 @@ export function positiveInt(command: string, flag: string, value: string | undef
   return Number(value);
 }
 
+/**
+ * A --max-image-pixels value as loadImage options: N as PIL's Image.MAX_IMAGE_PIXELS (a warning
+ * over N pixels, refused over 2 × N), 0 or 'none' for no limit, absent for PIL's default. The
+ * option's name goes along so that the refusal tells a command-line user what to change.
+ */
+export function maxImagePixelsFlag(command: string, value: string | undefined): { maxImagePixels?: number | null; maxImagePixelsOption: string } {
+  const maxImagePixelsOption = '--max-image-pixels';
+  if (value === undefined) return { maxImagePixelsOption };
+  const v = value.trim().toLowerCase();
+  if (v === 'none' || v === '0') return { maxImagePixels: null, maxImagePixelsOption };
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new UsageError(`ved ${command}: --max-image-pixels must be a pixel count, or 0 or 'none' for no limit, got '${value}'`);
+  }
+  return { maxImagePixels: Number(v), maxImagePixelsOption };
+}
+
 /** A --dtype value: the weights generate() computes with (VisionEncoderDecoderModel.dtype). */
 export function dtypeFlag(command: string, value: string | undefined): 'float32' | 'int8' {
   const dtype = value ?? 'float32';

@@ -2,7 +2,7 @@
 // texts against the references with CER, WER and BLEU-4 (as Hugging Face evaluate computes them).
 
 import type { ImageTextDataset } from '../training/datasets.js';
-import { checkModelArg, dtypeFlag, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
+import { checkModelArg, dtypeFlag, maxImagePixelsFlag, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
 import { eosIds, hitLengthLimit, tensorRows } from './generate.js';
 
 const HELP = `Usage: ved eval [options] MODEL --data DIR
@@ -21,6 +21,9 @@ Options:
   --num-beams N         beam search with N beams (default: the model's generation config)
   --max-new-tokens N    at most N generated tokens per image (default: the model's)
   --dtype float32|int8  weights to compute with (int8: every weight matrix quantized; default float32)
+  --max-image-pixels N  decompression-bomb limit, as PIL's Image.MAX_IMAGE_PIXELS: an image of
+                        over 2 × N pixels is unreadable (reported, left out); 0 or 'none': no
+                        limit (default 89478485, PIL's)
   --json                print one JSON object: {"model", "data", "split", "examples", "failed",
                         "cer", "wer", "bleu", "seconds"}
   -h, --help            show this help
@@ -36,6 +39,7 @@ const OPTIONS = {
   'num-beams': { type: 'string' },
   'max-new-tokens': { type: 'string' },
   dtype: { type: 'string' },
+  'max-image-pixels': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -72,6 +76,7 @@ export const evaluate: Command = {
     const numBeams = positiveInt('eval', '--num-beams', values['num-beams']);
     const maxNewTokens = positiveInt('eval', '--max-new-tokens', values['max-new-tokens']);
     const dtype = dtypeFlag('eval', values.dtype);
+    const imageOptions = maxImagePixelsFlag('eval', values['max-image-pixels']);
     const model = positionals[0]!;
     const modelId = checkModelArg('eval', 'MODEL', model);
 
@@ -102,7 +107,7 @@ export const evaluate: Command = {
     const progress = new Progress();
     const t0 = performance.now();
     for (const indices of dataset.batches(batchSize)) {
-      const { examples, failed: bad } = await dataset.loadBatch(indices);
+      const { examples, failed: bad } = await dataset.loadBatch(indices, { image: imageOptions });
       failed += bad.length;
       if (examples.length > 0) {
         const { pixel_values } = await processor.image_processor.preprocess(examples.map((e) => e.image!));

@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseStreamer } from '../generation/types.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
-import type { OCRResult } from '../ocr/reader.js';
 import type { ImageTextProcessor } from '../processing/processors.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { checkModelArg, dtypeFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
+import { checkModelArg, dtypeFlag, maxImagePixelsFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
+import { imageRecord } from './records.js';
 import { expandImageArgs } from './inputs.js';
 
 /** The model `ved ocr` uses without --model, relative to the package root. */
@@ -37,6 +37,9 @@ ${model}
                            crops per forward pass, default 16)
   --dtype float32|int8     weights to compute with: int8 quantizes every weight matrix per
                            output column (faster, slightly less exact; default float32)
+  --max-image-pixels N     decompression-bomb limit, as PIL's Image.MAX_IMAGE_PIXELS: an image
+                           of over N pixels gives a warning, of over 2 × N is refused; 0 or
+                           'none': no limit (default 89478485, PIL's)
 ${command === 'ocr' ? `  --layout lines|none      lines (default): find the text lines of each image (pages,
                            receipts, screenshots, light text on dark), read them in
                            batches of --batch-size crops, one output line per text line;
@@ -63,6 +66,7 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   dtype: { type: 'string' },
   layout: { type: 'string' },
+  'max-image-pixels': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -79,6 +83,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   const maxNewTokens = positiveInt(command, '--max-new-tokens', values['max-new-tokens']);
   const batchSize = positiveInt(command, '--batch-size', values['batch-size']) ?? 1;
   const dtype = dtypeFlag(command, values.dtype);
+  const imageOptions = maxImagePixelsFlag(command, values['max-image-pixels']);
   if (positionals.length === 0) throw new UsageError(`ved ${command}: no IMAGE given (see 'ved ${command} --help')`);
 
   const files = expandImageArgs(command, positionals);
@@ -106,7 +111,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   const options: Record<string, unknown> = { num_return_sequences: 1 };
   if (numBeams !== undefined) options.num_beams = numBeams;
   if (maxNewTokens !== undefined) options.max_new_tokens = maxNewTokens;
-  if (layout === 'lines') return readPages(command, model, processor, files, options, values['batch-size'] === undefined ? 16 : batchSize, values.json === true);
+  if (layout === 'lines') return readPages(command, model, processor, files, { ...options, ...imageOptions }, values['batch-size'] === undefined ? 16 : batchSize, values.json === true);
   const beams = numBeams ?? model.generation_config.num_beams ?? 1;
   const eos = eosIds(model);
   const label = files.length > 1;
@@ -114,7 +119,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
   for (let start = 0; start < files.length; start += batchSize) {
     const batch = files.slice(start, start + batchSize);
     const t0 = performance.now();
-    const { pixel_values } = await processor.image_processor.preprocess(batch).catch((e: Error) => {
+    const { pixel_values } = await processor.image_processor.preprocess(batch, imageOptions).catch((e: Error) => {
       throw new Error(`ved ${command}: ${e.message}`);
     });
     // Python refuses a streamer with beam search; then each text is printed when its batch ends.
@@ -126,7 +131,7 @@ export async function runGenerate(command: 'ocr' | 'caption', argv: string[]): P
     batch.forEach((file, i) => {
       if (hitLengthLimit(rows[i]!, eos)) process.stderr.write(`ved ${command}: ${file}: stopped at the length limit (${rows[i]!.length} tokens) before the end-of-text token; raise it with --max-new-tokens\n`);
       if (values.json) {
-        process.stdout.write(JSON.stringify({ file, text: texts[i], token_ids: trimRow(rows[i]!, eos), seconds: Number(seconds.toFixed(4)) }) + '\n');
+        process.stdout.write(JSON.stringify(imageRecord(file, { text: texts[i]!, token_ids: trimRow(rows[i]!, eos) }, seconds)) + '\n');
       } else if (!printer) {
         process.stdout.write(label ? `${file}\t${texts[i]}\n` : `${texts[i]}\n`);
       }
@@ -163,16 +168,11 @@ async function readPages(
     const seconds = (performance.now() - t0) / 1000 / batch.length;
     batch.forEach((file, i) => {
       const r = results[i]!;
-      if (json) process.stdout.write(JSON.stringify(ocrJson(file, r, seconds)) + '\n');
+      if (json) process.stdout.write(JSON.stringify(imageRecord(file, r, seconds)) + '\n');
       else for (const line of r.lines) process.stdout.write(label ? `${file}\t${line.text}\n` : `${line.text}\n`);
     });
   }
   return 0;
-}
-
-/** The object `ved ocr --json` prints for one image (and the service answers). */
-export function ocrJson(file: string, r: OCRResult, seconds: number): { file: string; text: string; lines: OCRResult['lines']; seconds: number } {
-  return { file, text: r.text, lines: r.lines, seconds: Number(seconds.toFixed(4)) };
 }
 
 /** Every end-of-sequence id generation stops at (generation config, else model config, else decoder config). */

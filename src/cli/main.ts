@@ -12,10 +12,11 @@ import { evaluate } from './eval.js';
 import { exportCommand } from './export.js';
 import { info } from './info.js';
 import { ocr } from './ocr.js';
+import { serve } from './serve.js';
 import { synth } from './synth.js';
 import { train } from './train.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand];
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand, serve];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

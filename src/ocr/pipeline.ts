@@ -63,11 +63,10 @@ export async function pipeline(
       texts = (await reader.read(list, opts)).map((r) => r.text);
     } else {
       const { batch_size, maxImagePixels, ...generateOptions } = opts;
-      void maxImagePixels;
       texts = [];
       const size = batch_size ?? 8;
       for (let s = 0; s < list.length; s += size) {
-        const { pixel_values } = await processor.image_processor.preprocess(list.slice(s, s + size) as ImageInput[]);
+        const { pixel_values } = await processor.image_processor.preprocess(list.slice(s, s + size) as ImageInput[], { maxImagePixels });
         const ids = await loaded.generate(pixel_values, { ...generateOptions, num_return_sequences: 1 });
         texts.push(...processor.batch_decode(tensorRows(ids), { skip_special_tokens: true }));
       }

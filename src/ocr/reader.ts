@@ -57,12 +57,12 @@ export class OCRReader {
   /** Read every image: one result per image, its lines top to bottom. */
   async read(images: ImageInput | readonly ImageInput[], options: ReadOptions = {}): Promise<OCRResult[]> {
     const list = Array.isArray(images) ? (images as readonly ImageInput[]) : [images as ImageInput];
-    const { batch_size = 32, progress, maxAspect, minHeight, maxImagePixels, ...generateOptions } = options;
+    const { batch_size = 32, progress, maxAspect, minHeight, maxImagePixels, maxImagePixelsOption, ...generateOptions } = options;
     if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
     const pages: Array<{ boxes: Box[]; chunks: number }> = [];
     const crops: Array<{ page: number; line: number; crop: RawImage }> = [];
     for (let p = 0; p < list.length; p++) {
-      const image = await RawImage.read(list[p]!, { maxImagePixels });
+      const image = await RawImage.read(list[p]!, { maxImagePixels, maxImagePixelsOption });
       const lines = findTextLines(image, { maxAspect, minHeight });
       pages.push({ boxes: lines.map((l) => l.box), chunks: 0 });
       for (const c of lineCrops(image, lines)) crops.push({ page: p, ...c });

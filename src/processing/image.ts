@@ -22,6 +22,11 @@ export interface LoadImageOptions {
    * this many pixels is refused, one with more than this many gives a warning. `null` disables it.
    */
   maxImagePixels?: number | null;
+  /**
+   * How the program's user sets the limit (e.g. `--max-image-pixels` of `ved ocr`): errors and
+   * warnings then name it instead of this API's `maxImagePixels`, which that user never sees.
+   */
+  maxImagePixelsOption?: string;
 }
 
 export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawImage;
@@ -184,14 +189,16 @@ function checkPixels(width: number, height: number, name: string, options: LoadI
   const limit = options.maxImagePixels === undefined ? MAX_IMAGE_PIXELS : options.maxImagePixels;
   if (limit === null) return;
   const pixels = width * height;
+  const option = options.maxImagePixelsOption;
   if (pixels > 2 * limit) {
+    const fix = option ? `Raise ${option}, or give ${option} 0 for no limit,` : 'Pass { maxImagePixels: null }';
     throw new Error(
       `loadImage: image ${name} is ${width}x${height} = ${pixels} pixels, over the limit of ${2 * limit} ` +
-        `(2 × maxImagePixels ${limit}); this could be a decompression bomb. Pass { maxImagePixels: null } to load it anyway.`,
+        `(2 × ${option ?? 'maxImagePixels'} ${limit}); this could be a decompression bomb. ${fix} to load it anyway.`,
     );
   }
   if (pixels > limit) {
-    process.emitWarning(`image ${name} is ${pixels} pixels, over maxImagePixels ${limit}: could be a decompression bomb`, 'DecompressionBombWarning');
+    process.emitWarning(`image ${name} is ${pixels} pixels, over ${option ?? 'maxImagePixels'} ${limit}: could be a decompression bomb`, 'DecompressionBombWarning');
   }
 }
 

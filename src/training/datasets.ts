@@ -20,7 +20,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadImage, type RawImage } from '../processing/image.js';
+import { loadImage, type LoadImageOptions, type RawImage } from '../processing/image.js';
 import { permutation } from './random.js';
 
 export type OnBadRow = 'skip' | 'error';
@@ -87,6 +87,8 @@ export interface LoadedBatch {
 export interface LoadBatchOptions {
   /** Decode each image to RGB (PIL's `convert('RGB')`) so that a corrupt file is caught here (default true). */
   decode?: boolean;
+  /** How images are decoded: the pixel limit, and the option that sets it for error messages. */
+  image?: LoadImageOptions;
 }
 
 const SPLIT_NAMES: Record<string, readonly string[]> = {
@@ -213,7 +215,7 @@ export class ImageTextDataset {
       if (known !== undefined) return { item, error: known };
       try {
         const bytes = await readFile(item.image_path);
-        const image = decode ? await loadImage(bytes) : undefined;
+        const image = decode ? await loadImage(bytes, options.image) : undefined;
         return { item, bytes, image };
       } catch (e) {
         const err = e as NodeJS.ErrnoException;

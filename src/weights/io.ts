@@ -71,11 +71,56 @@ export function temporaryPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+const TEMPORARY = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** Whether a process with this id exists (EPERM: it does, owned by someone else). */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the temporaries of `path` (temporaryPathFor's names) left by writers that no longer
+ * run: a writer killed with SIGKILL cannot clean up, and a 1 GB checkpoint's temporary would
+ * otherwise stay for good. A temporary whose writer is alive (this process included) is another
+ * save in progress and is kept; so is anything not of the exact pattern. Best effort: a folder
+ * that cannot be listed or a file that cannot be removed leaves the save itself unaffected.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const dir = dirname(path);
+  const name = basename(path);
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const m = TEMPORARY.exec(entry);
+    if (!m || m[1] !== name) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || processIsAlive(pid)) continue;
+    try {
+      fs.rmSync(join(dir, entry), { force: true });
+      removed.push(join(dir, entry));
+    } catch {
+      // Someone else's file we may not delete: not this save's business.
+    }
+  }
+  return removed;
+}
+
 /**
  * Runs `write` on a temporary file descriptor and renames the result to `path` only once it is
  * complete and flushed: a crash or an error midway leaves `path` as it was (absent or old).
  */
 export function atomicWriteSync(path: string, write: (fd: number) => void): void {
+  removeStaleTemporaries(path);
   const tmp = temporaryPathFor(path);
   const fd = fs.openSync(tmp, 'wx');
   let ok = false;
@@ -96,6 +141,7 @@ export function atomicWriteSync(path: string, write: (fd: number) => void): void
 }
 
 export async function atomicWrite(path: string, write: (fh: fs.promises.FileHandle) => Promise<void>): Promise<void> {
+  removeStaleTemporaries(path);
   const tmp = temporaryPathFor(path);
   const fh = await fs.promises.open(tmp, 'wx');
   let ok = false;

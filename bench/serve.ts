@@ -1,0 +1,180 @@
+// `npm run bench:serve [-- --seconds S] [-- --max-requests N] [-- --json]`: `ved serve` under load
+// on loopback. For batching on (--max-batch-size 16) and off (--max-batch-size 1), a `ved serve`
+// child process with the bundled OCR model, and 1, 4 and 16 clients each sending one example
+// line at a time, back to back: requests per second, p50 and p99 latency, errors. Every answer's
+// text is checked against the one the same server gave that image alone; a wrong text counts as
+// an error. Each cell is bounded by --seconds and --max-requests.
+//
+// The issue's target: at 16 clients, batching on reaches at least 2x the requests per second of
+// batching off, with no error.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const EXAMPLES = [1, 2, 3, 4, 5, 6].map((i) => join(ROOT, 'examples', `line-${i}.png`));
+const CLIENTS = [1, 4, 16];
+const MODES = [
+  { name: 'batching on', args: ['--max-batch-size', '16'] },
+  { name: 'batching off', args: ['--max-batch-size', '1'] },
+];
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!(v > 0)) throw new Error(`bench:serve: ${name} must be a positive number, got '${process.argv[i + 1]}'`);
+  return v;
+}
+const SECONDS = flag('--seconds', 8);
+const MAX_REQUESTS = flag('--max-requests', 400);
+const JSON_OUT = process.argv.includes('--json');
+
+interface Cell {
+  mode: string;
+  clients: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  mean_batch: number;
+}
+
+const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : NaN);
+
+/** Starts `ved serve --port 0` and resolves to its URL once it says it is ready (60 s at most). */
+function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--single-threaded-gc', BIN, 'serve', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bench:serve: ved serve was not ready within 60 s:\n${stderr}`));
+    }, 60_000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      stderr += d;
+      const m = /ready: POST (http:\/\/[^/]+)\//.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bench:serve: ved serve exited with ${code}:\n${stderr}`));
+    });
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function ocr(url: string, body: Buffer): Promise<string> {
+  const res = await fetch(`${url}/v1/ocr`, { method: 'POST', body: new Blob([new Uint8Array(body)]), headers: { 'content-type': 'image/png' } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.trim()}`);
+  return (JSON.parse(text) as { text: string }).text;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function runCell(url: string, mode: string, clients: number, images: Buffer[], truth: string[]): Promise<Cell> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const firstError: string[] = [];
+  const batches0 = await metric(url, 'ved_batch_size_count');
+  const images0 = await metric(url, 'ved_batch_size_sum');
+  const t0 = performance.now();
+  const deadline = t0 + SECONDS * 1000;
+  const client = async (c: number) => {
+    for (let k = c; performance.now() < deadline && sent < MAX_REQUESTS; k += clients) {
+      sent++;
+      const i = k % images.length;
+      const start = performance.now();
+      try {
+        const text = await ocr(url, images[i]!);
+        if (text !== truth[i]) throw new Error(`${basename(EXAMPLES[i]!)}: got '${text}', alone it reads '${truth[i]}'`);
+        latencies.push(performance.now() - start);
+      } catch (e) {
+        errors++;
+        if (firstError.length === 0) firstError.push((e as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
+  const seconds = (performance.now() - t0) / 1000;
+  if (firstError.length) process.stderr.write(`bench:serve: ${mode}, ${clients} clients: ${errors} errors, the first: ${firstError[0]}\n`);
+  const batches = (await metric(url, 'ved_batch_size_count')) - batches0;
+  const batched = (await metric(url, 'ved_batch_size_sum')) - images0;
+  latencies.sort((a, b) => a - b);
+  return {
+    mode,
+    clients,
+    requests: latencies.length,
+    errors,
+    seconds: Number(seconds.toFixed(2)),
+    rps: Number((latencies.length / seconds).toFixed(2)),
+    p50_ms: Number(quantile(latencies, 0.5).toFixed(1)),
+    p99_ms: Number(quantile(latencies, 0.99).toFixed(1)),
+    mean_batch: Number((batched / Math.max(batches, 1)).toFixed(2)),
+  };
+}
+
+async function main(): Promise<void> {
+  const images = EXAMPLES.map((f) => readFileSync(f));
+  const cells: Cell[] = [];
+  for (const mode of MODES) {
+    const { child, url } = await startServer(mode.args);
+    try {
+      // Each image alone first: the texts every later answer must equal, and a warm server.
+      const truth: string[] = [];
+      for (const img of images) truth.push(await ocr(url, img));
+      for (const clients of CLIENTS) {
+        const cell = await runCell(url, mode.name, clients, images, truth);
+        cells.push(cell);
+        if (!JSON_OUT) process.stderr.write(`bench:serve: ${mode.name}, ${clients} clients: ${cell.rps} req/s\n`);
+      }
+    } finally {
+      await stopServer(child);
+    }
+  }
+  const at16 = (mode: string) => cells.find((c) => c.mode === mode && c.clients === 16)!;
+  const speedup = at16('batching on').rps / at16('batching off').rps;
+  const errors = cells.reduce((n, c) => n + c.errors, 0);
+  const verdict = { speedup_16_clients: Number(speedup.toFixed(2)), errors, target_met: speedup >= 2 && errors === 0 };
+  if (JSON_OUT) {
+    process.stdout.write(JSON.stringify({ seconds_per_cell: SECONDS, max_requests_per_cell: MAX_REQUESTS, load_average: loadavg()[0], cells, ...verdict }) + '\n');
+    return;
+  }
+  const header = ['mode', 'clients', 'requests', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'mean batch'];
+  const rows = cells.map((c) => [c.mode, c.clients, c.requests, c.errors, c.rps, c.p50_ms, c.p99_ms, c.mean_batch].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(
+    `ved serve, bundled OCR model, examples/*.png one per request, ${SECONDS} s or ${MAX_REQUESTS} requests per cell (load average ${loadavg()[0]!.toFixed(2)})\n` +
+      [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') +
+      `\n\nat 16 clients batching gives ${speedup.toFixed(2)}x the requests per second of batching off (target >= 2x), ${errors} errors: ${verdict.target_met ? 'target met' : 'target NOT met'}\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
