@@ -204,13 +204,17 @@ test('cropping: the crop is the ink plus the margin, background stretched to 255
     if (v === 0) dark++;
   }
   assert.equal(dark, ink.size, 'every ink pixel is in the crop, and nothing else is dark');
-  // At the image's edge the margin is clipped, not padded.
+  // At the image's edge the margin is still whole: background (white after the stretch) is added,
+  // so a line cut tight reads as the same line found on a page.
   const edge = drawWords(120, 30, 255, 0, 2, 20, [{ x: 1, bars: 8 }]);
   const [l] = findTextLines(edge.image);
   assert.ok(l);
   const c = lineCrop(edge.image, l.box);
-  assert.equal(c.width, Math.min(120, l.box[2] + cropMargin(l.box[3] - l.box[1])));
-  assert.equal(c.height, Math.min(30, l.box[3] + cropMargin(l.box[3] - l.box[1])));
+  const em = cropMargin(l.box[3] - l.box[1]);
+  assert.equal(c.width, l.box[2] - l.box[0] + 2 * em);
+  assert.equal(c.height, l.box[3] - l.box[1] + 2 * em);
+  assert.ok(em > l.box[0], 'the margin reaches past the left edge');
+  for (let y = 0; y < c.height; y++) for (let x = 0; x < em - l.box[0]; x++) assert.equal(c.data[(y * c.width + x) * 3], 255, `added margin at ${x},${y}`);
 });
 
 test('a blank image has no lines, white or any flat colour', () => {
