@@ -14,7 +14,7 @@
 // (HF_HUB_OFFLINE=1 or local_files_only) resolves from refs/ and snapshots/ alone.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, copyFileSync, writeFileSync, rmSync, lstatSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { env } from '../env/index.js';
@@ -354,7 +354,7 @@ function checkRepoId(pathOrId: string): void {
 }
 
 function checkFilename(filename: string): void {
-  if (!filename || isAbsolute(filename) || filename.split(/[\\/]/).some((s) => s === '..' || s === '')) {
+  if (!filename || /^([\\/]|[A-Za-z]:)/.test(filename) || filename.split(/[\\/]/).some((s) => s === '..' || s === '')) {
     throw new HubError(`filename '${filename}' must be a relative path inside the repository (no '..', no leading or doubled '/')`);
   }
 }
