@@ -2,6 +2,10 @@
 // SIMD; threads where the page is cross-origin isolated), files by fetch kept in the Cache API,
 // images decoded by createImageBitmap and read back through a 2D canvas.
 //
+// onnxruntime-web's WASM build has the com.microsoft kernels the graphs use (MultiHeadAttention,
+// MatMulNBits, DynamicQuantizeMatMul, and what its optimiser fuses), so the browser runs the very
+// graphs Node runs; test/browser.test.ts checks the token ids of both, float32 and int8.
+//
 // PNG decoding in browsers is exact when nothing converts the pixels: no colour-space
 // conversion (PIL ignores gamma and ICC too) and no alpha premultiplication. A canvas stores
 // premultiplied pixels, so colour under partial transparency is rounded; opaque pixels (every
@@ -115,7 +119,6 @@ export const env: Environment = {
     prepareEngine();
     return { executionProviders: ['wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential' };
   },
-  contribOps: true,
   diskHubCache: false,
   asUrl(location: string) {
     if (/^https?:\/\//i.test(location)) return new URL(location);

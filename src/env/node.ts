@@ -111,7 +111,6 @@ export const env: Environment = {
       ...(o.spinAfterRun ? {} : { extra: { session: { force_spinning_stop: '1' } } }),
     };
   },
-  contribOps: true,
   diskHubCache: true,
   asUrl(location: string) {
     return /^https?:\/\//i.test(location) ? new URL(location) : null;

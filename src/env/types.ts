@@ -47,12 +47,6 @@ export interface Environment {
   setDefaultThreads(n: number): void;
   /** Session options for the engine (threads, optimisation, spinning), in its own terms. */
   sessionOptions(o: EngineOptions): ortTypes.InferenceSession.SessionOptions;
-  /**
-   * Whether the engine runs ONNX Runtime's com.microsoft contrib kernels that the generation
-   * graphs use (MultiHeadAttention, MatMulNBits, DynamicQuantizeMatMul). Where false, the
-   * models build those graphs from standard ONNX ops.
-   */
-  readonly contribOps: boolean;
   /** Whether a hub model id resolves into a cache on disk (Node) rather than to a URL read by fetch. */
   readonly diskHubCache: boolean;
   /** `location` as an absolute http(s) URL when it names one here (a browser also resolves '/…', './…' against the page), else null. */
