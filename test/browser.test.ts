@@ -79,6 +79,7 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
     const vitPixels = (await vit.preprocess(files)).pixel_values;
     const greedy = ids(await model.generate(pixel_values, { num_beams: 1 }));
     const beams = ids(await model.generate(pixel_values, { num_beams: 4 }));
+    const sampled = ids(await model.generate(pixel_values, { num_beams: 1, do_sample: true, top_k: 5, temperature: 0.7, seed: 7 }));
     model.dtype = 'int8';
     const int8 = ids(await model.generate(pixel_values, { num_beams: 1 }));
     model.dtype = 'float32';
@@ -116,6 +117,7 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
         const t1 = performance.now();
         const beams = rows(await model.generate(pixel_values, { num_beams: 4 }));
         const t2 = performance.now();
+        const sampled = rows(await model.generate(pixel_values, { num_beams: 1, do_sample: true, top_k: 5, temperature: 0.7, seed: 7 }));
         // int8 weights: the graphs run onnxruntime's MatMulNBits and DynamicQuantizeMatMul kernels.
         model.dtype = 'int8';
         const int8 = rows(await model.generate(pixel_values, { num_beams: 1 }));
@@ -131,7 +133,7 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
         } catch (e) {
           training = { error: (e as Error).message };
         }
-        return { isolated: crossOriginIsolated, pixels: b64(pixel_values.data), vitPixels: b64(vitPixels.data), greedy, beams, int8, ms: { greedy: t1 - t0, beams: t2 - t1 }, training };
+        return { isolated: crossOriginIsolated, pixels: b64(pixel_values.data), vitPixels: b64(vitPixels.data), greedy, beams, sampled, int8, ms: { greedy: t1 - t0, beams: t2 - t1 }, training };
       },
       { files: EXAMPLES.map((e) => `/examples/${e.file_name}`), labels, names, L },
     );
@@ -141,10 +143,11 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
       assert.equal(maxDiff(f32(web.pixels), pixel_values.data as Float32Array), 0);
       assert.equal(maxDiff(f32(web.vitPixels), vitPixels.data as Float32Array), 0);
     });
-    await t.test('greedy, beam-search and int8 token ids equal node’s', () => {
+    await t.test('greedy, beam-search, sampled (seeded) and int8 token ids equal node’s', () => {
       assert.deepEqual(web.greedy, greedy);
       assert.deepEqual(web.beams, beams);
       assert.deepEqual(web.int8, int8);
+      assert.deepEqual(web.sampled, sampled);
       assert.deepEqual(tokenizer.batch_decode(beams.map((r) => r.map(BigInt)), { skip_special_tokens: true }), EXAMPLES.map((e) => e.text));
     });
     await t.test('training: loss, gradients and one AdamW step within 1e-4', (t) => {
