@@ -7,6 +7,7 @@
 // COMMANDS below; help, dispatch and error handling need nothing else.
 
 import { caption } from './caption.js';
+import { demo } from './demo.js';
 import { EXIT_FAILURE, EXIT_USAGE, packageVersion, UsageError, type Command } from './common.js';
 import { evaluate } from './eval.js';
 import { exportCommand } from './export.js';
@@ -16,7 +17,7 @@ import { serve } from './serve.js';
 import { synth } from './synth.js';
 import { train } from './train.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand, serve];
+export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand, serve, demo];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -5,7 +5,7 @@
 // `GenerationConfig.default_generation_params()`, applied to unset fields by `with_defaults()`.
 // That is why a saved generation_config.json holds only what was set: the diff against a fresh
 // GenerationConfig, i.e. every non-null value.
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual } from '../runtime/deep_equal.js';
 import { PretrainedConfig, TRANSFORMERS_VERSION, loadConfigDict, type ConfigDict, type FromPretrainedOptions } from '../models/configuration.js';
 import { pythonJsonDumps, writeFileAtomic } from '../models/python_json.js';
 

@@ -8,8 +8,6 @@
 // doubles use 53 random bits (two outputs), so every double in [0, 1) on the 2^-53 grid is
 // equally likely.
 
-import { randomBytes } from 'node:crypto';
-
 export class RandomGenerator {
   private s0: number;
   private s1: number;
@@ -20,7 +18,7 @@ export class RandomGenerator {
   constructor(seed?: number | bigint) {
     let x: bigint;
     if (seed === undefined) {
-      x = randomBytes(8).readBigUInt64LE();
+      x = crypto.getRandomValues(new BigUint64Array(1))[0]!;
     } else if (typeof seed === 'bigint') {
       x = BigInt.asUintN(64, seed);
     } else {

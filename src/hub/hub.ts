@@ -14,9 +14,10 @@
 // (HF_HUB_OFFLINE=1 or local_files_only) resolves from refs/ and snapshots/ alone.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, copyFileSync, writeFileSync, rmSync, lstatSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { env } from '../env/index.js';
 import { NetworkError, readText, send, type HttpResponse } from './http.js';
 
 export interface Progress {
@@ -353,7 +354,7 @@ function checkRepoId(pathOrId: string): void {
 }
 
 function checkFilename(filename: string): void {
-  if (!filename || isAbsolute(filename) || filename.split(/[\\/]/).some((s) => s === '..' || s === '')) {
+  if (!filename || /^([\\/]|[A-Za-z]:)/.test(filename) || filename.split(/[\\/]/).some((s) => s === '..' || s === '')) {
     throw new HubError(`filename '${filename}' must be a relative path inside the repository (no '..', no leading or doubled '/')`);
   }
 }
@@ -365,12 +366,32 @@ function checkRevision(revision: string): void {
 }
 
 /**
+ * The URL of `filename` when `pathOrId` is read over HTTP rather than from disk: a folder URL
+ * (anywhere), or a hub model id where the environment keeps no disk cache (a browser, where
+ * the environment caches what it fetches). null: a local directory or the disk hub cache.
+ */
+function remoteFile(pathOrId: string, filename: string, options: ResolveOptions): string | null {
+  const folder = env.asUrl(pathOrId);
+  if (folder) {
+    if (!folder.pathname.endsWith('/')) folder.pathname += '/';
+    return new URL(filename.split('/').map(encodeURIComponent).join('/'), folder).href;
+  }
+  if (env.diskHubCache) return null;
+  checkRepoId(pathOrId);
+  const revision = options.revision ?? DEFAULT_REVISION;
+  checkRevision(revision);
+  return hubFileUrl(pathOrId, filename, revision);
+}
+
+/**
  * The local path of `filename` from a local directory or a hub model id, downloading it into the
- * Hugging Face cache when needed. Throws with the reason and the fix when it cannot.
+ * Hugging Face cache when needed; its URL for a folder URL (and, in a browser, for a hub id). Throws with the reason and the fix when it cannot.
  */
 export async function resolveFile(pathOrId: string, filename: string, options: ResolveOptions = {}): Promise<string> {
   if (typeof pathOrId !== 'string' || !pathOrId) throw new HubError(`resolveFile: pathOrId must be a non-empty string, got ${JSON.stringify(pathOrId)}`);
   checkFilename(filename);
+  const remote = remoteFile(pathOrId, filename, options);
+  if (remote) return remote;
   if (existsSync(pathOrId) && statSync(pathOrId).isDirectory()) {
     const file = join(pathOrId, filename);
     if (!existsSync(file)) throw new EntryNotFoundError(`local directory '${pathOrId}' has no file named '${filename}'`);
@@ -448,6 +469,8 @@ export async function resolveFile(pathOrId: string, filename: string, options: R
 export async function fileExists(pathOrId: string, filename: string, options: ResolveOptions = {}): Promise<boolean> {
   if (typeof pathOrId !== 'string' || !pathOrId) throw new HubError(`fileExists: pathOrId must be a non-empty string, got ${JSON.stringify(pathOrId)}`);
   checkFilename(filename);
+  const remote = remoteFile(pathOrId, filename, options);
+  if (remote) return env.urlExists(remote);
   if (existsSync(pathOrId) && statSync(pathOrId).isDirectory()) return existsSync(join(pathOrId, filename));
   checkRepoId(pathOrId);
   const revision = options.revision ?? DEFAULT_REVISION;

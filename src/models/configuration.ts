@@ -7,8 +7,8 @@
 // fields, the model's fields, values derived after init, `_name_or_path`, `output_attentions`,
 // then any other key the file held. Aliases (GPT-2's `hidden_size` → `n_embd`) are accessors on
 // the prototype, so `config.hidden_size` reads and writes `n_embd` and is never serialized.
-import { stat } from 'node:fs/promises';
-import { isDeepStrictEqual } from 'node:util';
+import { env } from '../env/index.js';
+import { isDeepStrictEqual } from '../runtime/deep_equal.js';
 import { resolveFile, type ResolveOptions } from '../processing/files.js';
 import { pythonJsonDumps, readJsonObject, writeFileAtomic, type FloatKeyTest } from './python_json.js';
 
@@ -383,8 +383,7 @@ function normalizeId2Label(cls: string, id2label: unknown): Record<string, strin
 
 /** Reads config.json for `pathOrId` (a directory, a hub id, or the JSON file itself). */
 export async function loadConfigDict(pathOrId: string, options: FromPretrainedOptions = {}, filename = CONFIG_NAME): Promise<{ dict: ConfigDict; path: string }> {
-  const direct = await stat(pathOrId).catch(() => null);
-  const path = direct?.isFile() ? pathOrId : await resolveFile(pathOrId, filename, options);
+  const path = (await env.localKind(pathOrId)) === 'file' ? pathOrId : await resolveFile(pathOrId, filename, options);
   return { dict: await readJsonObject(path), path };
 }
 

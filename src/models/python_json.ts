@@ -3,8 +3,9 @@
 //   json.dumps(obj, indent=2, sort_keys=True) + "\n"   (ensure_ascii: non-ASCII as \uXXXX)
 // Python keeps int and float apart (`0` vs `0.0`, `1e-05`); JavaScript numbers do not, so the
 // writer is told which keys hold floats. +/-Infinity and NaN travel as {"__float__": "NaN"}.
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
+import { readText } from '../hub/files.js';
 
 /** Says whether the number at this key path (e.g. ['decoder', 'dropout']) is a Python float. */
 export type FloatKeyTest = (path: readonly string[]) => boolean;
@@ -66,7 +67,7 @@ export function pythonJsonDumps(value: unknown, isFloat: FloatKeyTest = () => fa
 
 /** Reads a JSON object from a file; the error names the file and what was wrong. */
 export async function readJsonObject(path: string, what = 'config file'): Promise<Record<string, unknown>> {
-  const text = await readFile(path, 'utf8');
+  const text = await readText(path, `a JSON ${what}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

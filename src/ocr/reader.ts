@@ -37,8 +37,11 @@ export interface ReadOptions extends GenerationOptions, LayoutOptions, LoadImage
 
 /** The folder (or URL) of the model bundled with this package, read when no model is named. */
 export function bundledOCRModel(): string {
-  const url = new URL('../../../models/ved-ocr-small/', import.meta.url);
-  return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
+  // In Node this module is dist/src/ocr/reader.js; in a page it is inside the one-file bundle
+  // dist/browser/vision-encoder-decoder.js, served over http(s) with the package's models/.
+  const here = new URL(import.meta.url);
+  if (here.protocol === 'file:') return decodeURIComponent(new URL('../../../models/ved-ocr-small/', here).pathname);
+  return new URL('../../models/ved-ocr-small/', here).href;
 }
 
 export class OCRReader {

@@ -1,15 +1,12 @@
 // Images in memory and their decoding, matching what Python gets from
 // `PIL.Image.open(x).convert('RGB')` — the input every image processor here expects.
 //
-// Decoding uses sharp (libvips) for JPEG, PNG, WebP, GIF and TIFF, with the settings that keep
-// its output equal to PIL's: no EXIF auto-rotation (PIL does not rotate), embedded ICC profiles
-// ignored (PIL does not colour-manage), alpha left unpremultiplied. Conversions to RGB follow
-// Pillow's Convert.c: grey replicated, alpha dropped (not composited), 16-bit greyscale clipped
-// at 255 (PIL's I;16 → RGB), other 16-bit samples keep their high byte (PIL's ';16B' unpacking),
-// CMYK converted with PIL's naive formula. BMP, which sharp cannot read, has its own decoder.
+// The environment decodes (src/env: sharp in Node, createImageBitmap in a browser) with the
+// settings that keep its output equal to PIL's; BMP, which sharp cannot read, has its own
+// decoder here. Conversions to RGB follow Pillow's Convert.c: grey replicated, alpha dropped
+// (not composited).
 
-import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import { env, type DecodedPixels } from '../env/index.js';
 import { decodeBmp, isBmp, bmpSize } from './bmp.js';
 import { resize, type ResizeOptions } from './resize.js';
 
@@ -29,7 +26,11 @@ export interface LoadImageOptions {
   maxImagePixelsOption?: string;
 }
 
-export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawImage;
+/**
+ * Blob, ImageData, ImageBitmap, HTMLImageElement and canvases are read where the environment has
+ * them (a browser; Node has Blob).
+ */
+export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawImage | Blob | ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
 
 export class RawImage {
   /** Pixels row-major, channels interleaved: 1 = L, 2 = LA, 3 = RGB, 4 = RGBA. */
@@ -73,6 +74,8 @@ export class RawImage {
    */
   static async read(input: ImageInput, options: LoadImageOptions = {}): Promise<RawImage> {
     if (input instanceof RawImage) return input;
+    const pixels = await env.imageObjectPixels(input);
+    if (pixels) return fromDecoded(pixels);
     const { bytes, name } = await readInput(input);
     return decode(bytes, name, options);
   }
@@ -157,20 +160,18 @@ async function readInput(input: ImageInput): Promise<{ bytes: Uint8Array; name: 
   const name = describe(input);
   if (input instanceof Uint8Array) return { bytes: input, name };
   if (input instanceof ArrayBuffer) return { bytes: new Uint8Array(input), name };
-  const url = input instanceof URL ? input : typeof input === 'string' && /^https?:\/\//i.test(input) ? new URL(input) : null;
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return { bytes: new Uint8Array(await input.arrayBuffer()), name: `<Blob ${input.type || 'untyped'}, ${input.size} bytes>` };
+  const url = input instanceof URL ? input : typeof input === 'string' ? env.asUrl(input) : null;
   if (url) {
-    let res: Response;
     try {
-      res = await fetch(url);
+      return { bytes: await env.readBytes(url.href, { expected: 'an image', cache: false }), name };
     } catch (e) {
-      throw new Error(`loadImage: could not fetch ${name}: ${(e as Error).message}`);
+      throw new Error(`loadImage: ${(e as Error).message}`);
     }
-    if (!res.ok) throw new Error(`loadImage: could not fetch ${name}: HTTP ${res.status} ${res.statusText}`);
-    return { bytes: new Uint8Array(await res.arrayBuffer()), name };
   }
   if (typeof input === 'string') {
     try {
-      return { bytes: await readFile(input), name };
+      return { bytes: await env.readBytes(input, { expected: 'an image', cache: false }), name };
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
@@ -178,10 +179,14 @@ async function readInput(input: ImageInput): Promise<{ bytes: Uint8Array; name: 
     }
   }
   throw new Error(
-    `loadImage: expected a file path, an http(s) URL, encoded image bytes (Uint8Array/Buffer/ArrayBuffer) or a RawImage, got ${
+    `loadImage: expected a file path, an http(s) URL, encoded image bytes (Uint8Array/Buffer/ArrayBuffer/Blob), a RawImage (or in a browser ImageData, ImageBitmap, an <img> or a canvas), got ${
       input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name : typeof input
     }`,
   );
+}
+
+function fromDecoded(p: DecodedPixels): RawImage {
+  return new RawImage(p.data, p.width, p.height, p.channels);
 }
 
 /** PIL's `_decompression_bomb_check`: error above 2 × limit, warning above the limit. */
@@ -198,78 +203,17 @@ function checkPixels(width: number, height: number, name: string, options: LoadI
     );
   }
   if (pixels > limit) {
-    process.emitWarning(`image ${name} is ${pixels} pixels, over ${option ?? 'maxImagePixels'} ${limit}: could be a decompression bomb`, 'DecompressionBombWarning');
+    env.warn(`image ${name} is ${pixels} pixels, over ${option ?? 'maxImagePixels'} ${limit}: could be a decompression bomb`, 'DecompressionBombWarning');
   }
 }
 
-const FORMATS = 'JPEG, PNG, WebP, GIF, TIFF or BMP';
-
 async function decode(bytes: Uint8Array, name: string, options: LoadImageOptions): Promise<RawImage> {
-  if (bytes.length === 0) throw new Error(`loadImage: ${name} is empty, expected an encoded ${FORMATS} image`);
+  if (bytes.length === 0) throw new Error(`loadImage: ${name} is empty, expected an encoded JPEG, PNG, WebP, GIF, TIFF or BMP image`);
   if (isBmp(bytes)) {
     const { width, height } = bmpSize(bytes, name);
     checkPixels(width, height, name, options);
     const img = decodeBmp(bytes, name);
     return new RawImage(img.data, img.width, img.height, img.channels);
   }
-  // Read the header first so the pixel limit applies before any decoding.
-  const open = () => sharp(bytes, { ignoreIcc: true, limitInputPixels: false, autoOrient: false });
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
-  try {
-    meta = await open().metadata();
-  } catch (e) {
-    throw new Error(`loadImage: could not decode ${name} as an image (expected ${FORMATS}): ${(e as Error).message}`);
-  }
-  const { width, height } = meta;
-  if (!width || !height) throw new Error(`loadImage: ${name} has no image dimensions (expected ${FORMATS})`);
-  checkPixels(width, height, name, options);
-  if (!['jpeg', 'png', 'webp', 'gif', 'tiff'].includes(meta.format)) {
-    throw new Error(`loadImage: ${name} is ${meta.format}, expected ${FORMATS}`);
-  }
-  const grey = meta.space === 'b-w' || meta.space === 'grey16';
-  const sixteen = meta.depth === 'ushort';
-  if (meta.depth !== 'uchar' && !sixteen) {
-    throw new Error(`loadImage: ${name} has ${meta.depth} samples; only 8- and 16-bit images are supported`);
-  }
-  try {
-    if (meta.space === 'cmyk') {
-      const { data, info } = await open().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
-      return cmykToRgb(data, info.width, info.height, info.channels, name);
-    }
-    let pipeline = open();
-    // Keep grey images grey (sharp would otherwise widen them to sRGB).
-    if (grey) pipeline = pipeline.toColourspace(sixteen ? 'grey16' : 'b-w');
-    const { data, info } = await pipeline.raw(sixteen ? { depth: 'ushort' } : undefined).toBuffer({ resolveWithObject: true });
-    const ch = info.channels;
-    if (!sixteen) return new RawImage(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, ch);
-    const src = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-    const out = new Uint8Array(src.length);
-    if (ch === 1) {
-      // PIL opens 16-bit greyscale as I;16 and convert('RGB') clips it at 255.
-      for (let i = 0; i < src.length; i++) out[i] = src[i]! > 255 ? 255 : src[i]!;
-    } else {
-      // PIL unpacks multi-band 16-bit samples (RGB;16B, LA;16B, ...) to their high byte.
-      for (let i = 0; i < src.length; i++) out[i] = src[i]! >> 8;
-    }
-    return new RawImage(out, info.width, info.height, ch);
-  } catch (e) {
-    throw new Error(`loadImage: could not decode ${name}: ${(e as Error).message}`);
-  }
-}
-
-/** Convert.c cmyk2rgb: r = nk - c·nk/255 with nk = 255 - k, using PIL's MULDIV255 rounding. */
-function cmykToRgb(data: Uint8Array, width: number, height: number, channels: number, name: string): RawImage {
-  if (channels < 4) throw new Error(`loadImage: CMYK image ${name} decoded to ${channels} channels, expected 4`);
-  const n = width * height;
-  const out = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    const p = i * channels;
-    const nk = 255 - data[p + 3]!;
-    for (let c = 0; c < 3; c++) {
-      const tmp = data[p + c]! * nk + 128;
-      const v = nk - (((tmp >> 8) + tmp) >> 8);
-      out[i * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
-  return new RawImage(out, width, height, 3);
+  return fromDecoded(await env.decodeImage(bytes, name, (width, height) => checkPixels(width, height, name, options)));
 }

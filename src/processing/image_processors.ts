@@ -13,7 +13,7 @@
 // Every image is first converted to RGB as `PIL.Image.convert('RGB')` does (see image.ts), as
 // the processors expect 3-channel input.
 
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tensor } from '../runtime/tensor.js';
 import { RawImage, loadImage, type ImageInput, type LoadImageOptions } from './image.js';
@@ -34,7 +34,7 @@ import {
   toChannelsFirstBatch,
   type ImageArray,
 } from './image_transforms.js';
-import { resolveFile } from './files.js';
+import { readText, resolveFile } from './files.js';
 
 export const IMAGENET_STANDARD_MEAN = [0.5, 0.5, 0.5];
 export const IMAGENET_STANDARD_STD = [0.5, 0.5, 0.5];
@@ -371,7 +371,7 @@ async function readPreprocessorConfig(pathOrId: string, options: FromPretrainedO
   const file = await resolveFile(pathOrId, IMAGE_PROCESSOR_NAME, options as { revision?: string });
   let config: unknown;
   try {
-    config = JSON.parse(await readFile(file, 'utf8'));
+    config = JSON.parse(await readText(file, 'a JSON image processor config'));
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
@@ -598,7 +598,7 @@ export class AutoImageProcessor {
 async function modelTypeOf(pathOrId: string, options: FromPretrainedOptions): Promise<string | null> {
   let cfg: Config;
   try {
-    cfg = JSON.parse(await readFile(await resolveFile(pathOrId, 'config.json', options as { revision?: string }), 'utf8')) as Config;
+    cfg = JSON.parse(await readText(await resolveFile(pathOrId, 'config.json', options as { revision?: string }), 'a JSON model config')) as Config;
   } catch {
     return null;
   }

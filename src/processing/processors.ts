@@ -11,9 +11,10 @@
 //   - AutoProcessor falls back to a generic image + tokenizer processor when no file names a
 //     processor class (Python would return only the tokenizer or only the image processor).
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileExists, resolveFile, type ResolveOptions } from '../hub/hub.js';
+import { readText } from '../hub/files.js';
 import { Tensor } from '../runtime/tensor.js';
 import type { ImageInput } from './image.js';
 import { AutoImageProcessor, BaseImageProcessor, type PreprocessOptions } from './image_processors.js';
@@ -297,7 +298,7 @@ async function readJsonIfPresent(pathOrId: string, filename: string, options: Re
   const file = await resolveFile(pathOrId, filename, options);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, 'utf8'));
+    json = JSON.parse(await readText(file, `a JSON ${filename}`));
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }

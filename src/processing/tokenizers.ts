@@ -11,9 +11,9 @@
 //   - truncation, padding and int64 tensors (`call`, Python's `__call__`);
 //   - tokenizer.json built in memory from legacy vocabulary files (vocab.json + merges.txt for
 //     byte-level BPE, vocab.txt for WordPiece), as transformers' slow→fast converters build it.
-import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { fileExists, isOfflineMode, resolveFile, type ResolveOptions } from '../hub/hub.js';
+import { readText } from '../hub/files.js';
 import { Tensor } from '../runtime/tensor.js';
 
 type Json = Record<string, any>;
@@ -511,10 +511,10 @@ export class AutoTokenizer {
 
 // ---- files ------------------------------------------------------------------------------------
 
-function readJson(path: string, name: string): Json {
+async function readJson(path: string, name: string): Promise<Json> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = await readText(path, `a JSON ${name}`);
   } catch (err) {
     throw new Error(`${name}: cannot read ${path}: ${(err as Error).message}`);
   }
@@ -529,7 +529,7 @@ function readJson(path: string, name: string): Json {
 
 async function optionalJson(pathOrId: string, filename: string, options: ResolveOptions): Promise<Json | null> {
   if (!(await fileExists(pathOrId, filename, options))) return null;
-  return readJson(await resolveFile(pathOrId, filename, options), filename);
+  return await readJson(await resolveFile(pathOrId, filename, options), filename);
 }
 
 const SENTENCEPIECE_FILES = ['sentencepiece.bpe.model', 'spiece.model', 'sentencepiece.model', 'tokenizer.model', 'source.spm'];
@@ -542,7 +542,7 @@ export async function loadTokenizerFiles(pathOrId: string, options: ResolveOptio
   if (specialMap) Object.assign(config, specialMap);
 
   if (await fileExists(pathOrId, 'tokenizer.json', options)) {
-    return { json: readJson(await resolveFile(pathOrId, 'tokenizer.json', options), 'tokenizer.json'), config };
+    return { json: await readJson(await resolveFile(pathOrId, 'tokenizer.json', options), 'tokenizer.json'), config };
   }
   const addedTokens = await optionalJson(pathOrId, 'added_tokens.json', options);
   if (addedTokens) {
@@ -557,13 +557,13 @@ export async function loadTokenizerFiles(pathOrId: string, options: ResolveOptio
   // Without a tokenizer_class, legacy files are read as the classes that wrote them.
   if ((await fileExists(pathOrId, 'vocab.json', options)) && (await fileExists(pathOrId, 'merges.txt', options))) {
     config.tokenizer_class ??= 'GPT2Tokenizer';
-    const vocab = readJson(await resolveFile(pathOrId, 'vocab.json', options), 'vocab.json');
-    const merges = readFileSync(await resolveFile(pathOrId, 'merges.txt', options), 'utf8');
+    const vocab = await readJson(await resolveFile(pathOrId, 'vocab.json', options), 'vocab.json');
+    const merges = await readText(await resolveFile(pathOrId, 'merges.txt', options), 'a BPE merges.txt');
     return { json: byteLevelBpeTokenizerJson(vocab, merges, config), config };
   }
   if (await fileExists(pathOrId, 'vocab.txt', options)) {
     config.tokenizer_class ??= 'BertTokenizer';
-    const vocab = readFileSync(await resolveFile(pathOrId, 'vocab.txt', options), 'utf8');
+    const vocab = await readText(await resolveFile(pathOrId, 'vocab.txt', options), 'a WordPiece vocab.txt');
     return { json: wordPieceTokenizerJson(vocab, config), config };
   }
   for (const f of SENTENCEPIECE_FILES) {

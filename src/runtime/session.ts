@@ -2,9 +2,8 @@
 // graph's inputs before ORT sees them, so a wrong name, dtype or shape says which input and what
 // it expected instead of an opaque ORT error.
 
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { env } from '../env/index.js';
 import { type Graph, type Sym } from '../graph/graph.js';
 import { toOnnx } from '../graph/onnx.js';
 import { Tensor } from './tensor.js';
@@ -36,26 +35,13 @@ export function writeOptimizedModels(dir: string | null): void {
   optimizedModelsDir = dir;
 }
 
-let defaultThreads = 0;
 /** Set the thread count used by sessions created from now on (0 = every core). */
 export function setDefaultThreads(n: number): void {
-  defaultThreads = n;
-}
-
-function ortOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
-  const threads = o.threads ?? (defaultThreads || availableParallelism());
-  return {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: o.optimization ?? 'all',
-    executionMode: 'sequential',
-    ...(o.optimizedModelFilePath ? { optimizedModelFilePath: o.optimizedModelFilePath } : {}),
-    ...(o.spinAfterRun ? {} : { extra: { session: { force_spinning_stop: '1' } } }),
-  };
+  env.setDefaultThreads(n);
 }
 
 function toOrt(t: Tensor): ort.Tensor {
-  return new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+  return new env.engine.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
 }
 function fromOrt(t: ort.Tensor): Tensor {
   return new Tensor(t.type as Tensor['type'], t.data as Tensor['data'], t.dims as number[]);
@@ -72,8 +58,8 @@ export class CompiledGraph {
   /** Serialise the part of `graph` that `outputs` needs and open an ORT session on it. */
   static async create(graph: Graph, outputs: Record<string, Sym>, options: SessionOptions & { label?: string } = {}): Promise<CompiledGraph> {
     const bytes = toOnnx(graph, outputs);
-    const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? join(optimizedModelsDir, `${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx`) : undefined);
-    const session = await ort.InferenceSession.create(bytes, ortOptions({ ...options, optimizedModelFilePath }));
+    const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? `${optimizedModelsDir}/${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx` : undefined);
+    const session = await env.engine.InferenceSession.create(bytes, env.sessionOptions({ ...options, optimizedModelFilePath }));
     const inputs = graph.inputs.filter((s) => session.inputNames.includes(s.name));
     return new CompiledGraph(session, inputs, Object.keys(outputs), options.label ?? 'graph');
   }

@@ -6,6 +6,8 @@ export {
   readSafetensorsHeader,
   readSafetensorsHeaderSync,
   parseSafetensorsHeader,
+  safetensorsHeaderOfBytes,
+  loadSafetensorsFromBytes,
   saveSafetensors,
   saveSafetensorsSync,
   DEFAULT_METADATA,

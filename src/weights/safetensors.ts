@@ -315,6 +315,25 @@ export async function loadSafetensors(path: string, options: SafetensorsLoadOpti
   }
 }
 
+/** The header of a safetensors file held in memory (fetched in a browser); throws as the file readers do. */
+export function safetensorsHeaderOfBytes(name: string, bytes: Uint8Array): SafetensorsHeader {
+  checkMinimumSize(name, bytes.length);
+  const n = headerLength(name, bytes.subarray(0, 8), bytes.length);
+  return parseSafetensorsHeader(name, bytes.subarray(8, 8 + n), bytes.length);
+}
+
+/** Every tensor of a safetensors file held in memory, as loadSafetensors gives them. */
+export function loadSafetensorsFromBytes(name: string, bytes: Uint8Array, options: SafetensorsLoadOptions = {}): LoadedSafetensors {
+  const header = safetensorsHeaderOfBytes(name, bytes);
+  const tensors = new Map<string, Tensor>();
+  for (const e of header.entries) {
+    const { bytes: target, finish } = allocate(name, e);
+    target.set(bytes.subarray(header.dataStart + e.dataOffsets[0], header.dataStart + e.dataOffsets[1]));
+    tensors.set(e.name, finish(options));
+  }
+  return { tensors, metadata: header.metadata };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
