@@ -17,6 +17,7 @@ import { AutoImageProcessor, ViTImageProcessor } from '../src/processing/image_p
 import { AutoTokenizer } from '../src/processing/tokenizers.js';
 import { AdamW } from '../src/training/optim.js';
 import { Tensor } from '../src/runtime/tensor.js';
+import { OCRReader } from '../src/ocr/reader.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MODEL_DIR = join(ROOT, 'models', 'ved-ocr-small');
@@ -122,6 +123,9 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
         model.dtype = 'int8';
         const int8 = rows(await model.generate(pixel_values, { num_beams: 1 }));
         model.dtype = 'float32';
+        // A page through the OCR reader: layout analysis, crops, batched reading.
+        const reader = await m.OCRReader.from_pretrained(MODEL);
+        const pages = await reader.read(['/examples/page-1.png', '/examples/page-2.png'], { num_beams: 1 });
         const trainPixels = new m.Tensor('float32', pixel_values.data.slice(0, 2 * 3 * 32 * 384), [2, 3, 32, 384]);
         let training: unknown;
         try {
@@ -133,7 +137,7 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
         } catch (e) {
           training = { error: (e as Error).message };
         }
-        return { isolated: crossOriginIsolated, pixels: b64(pixel_values.data), vitPixels: b64(vitPixels.data), greedy, beams, sampled, int8, ms: { greedy: t1 - t0, beams: t2 - t1 }, training };
+        return { isolated: crossOriginIsolated, pixels: b64(pixel_values.data), vitPixels: b64(vitPixels.data), greedy, beams, sampled, int8, pages, ms: { greedy: t1 - t0, beams: t2 - t1 }, training };
       },
       { files: EXAMPLES.map((e) => `/examples/${e.file_name}`), labels, names, L },
     );
@@ -149,6 +153,12 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
       assert.deepEqual(web.int8, int8);
       assert.deepEqual(web.sampled, sampled);
       assert.deepEqual(tokenizer.batch_decode(beams.map((r) => r.map(BigInt)), { skip_special_tokens: true }), EXAMPLES.map((e) => e.text));
+    });
+    await t.test('OCRReader on pages: the same lines, boxes and texts as node', async () => {
+      const reader = await OCRReader.from_pretrained(MODEL_DIR);
+      const want = await reader.read(['page-1.png', 'page-2.png'].map((f) => join(ROOT, 'examples', f)), { num_beams: 1 });
+      assert.deepEqual(web.pages, want);
+      assert.ok(want[0]!.lines.length >= 7, JSON.stringify(want[0]));
     });
     await t.test('training: loss, gradients and one AdamW step within 1e-4', (t) => {
       const tr = web.training as { error?: string; loss: number; grads: string[]; params: string[] };
