@@ -152,7 +152,6 @@ test('browser: Chromium on onnxruntime-web gives node’s pixels, token ids, los
       assert.deepEqual(web.beams, beams);
       assert.deepEqual(web.int8, int8);
       assert.deepEqual(web.sampled, sampled);
-      assert.deepEqual(tokenizer.batch_decode(beams.map((r) => r.map(BigInt)), { skip_special_tokens: true }), EXAMPLES.map((e) => e.text));
     });
     await t.test('OCRReader on pages: the same lines, boxes and texts as node', async () => {
       const reader = await OCRReader.from_pretrained(MODEL_DIR);

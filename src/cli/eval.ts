@@ -24,6 +24,8 @@ Options:
   --max-image-pixels N  decompression-bomb limit, as PIL's Image.MAX_IMAGE_PIXELS: an image of
                         over 2 × N pixels is unreadable (reported, left out); 0 or 'none': no
                         limit (default 89478485, PIL's)
+  --layout none|lines   none (default): each image read whole; lines: as \`ved ocr\` reads it
+                        (lines found, crops normalised, texts joined by newlines)
   --json                print one JSON object: {"model", "data", "split", "examples", "failed",
                         "cer", "wer", "bleu", "seconds"}
   -h, --help            show this help
@@ -40,6 +42,7 @@ const OPTIONS = {
   'max-new-tokens': { type: 'string' },
   dtype: { type: 'string' },
   'max-image-pixels': { type: 'string' },
+  layout: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -77,6 +80,8 @@ export const evaluate: Command = {
     const maxNewTokens = positiveInt('eval', '--max-new-tokens', values['max-new-tokens']);
     const dtype = dtypeFlag('eval', values.dtype);
     const imageOptions = maxImagePixelsFlag('eval', values['max-image-pixels']);
+    const layout = values.layout ?? 'none';
+    if (layout !== 'lines' && layout !== 'none') throw new UsageError(`ved eval: --layout must be 'none' or 'lines', got '${layout}'`);
     const model = positionals[0]!;
     const modelId = checkModelArg('eval', 'MODEL', model);
 
@@ -104,12 +109,18 @@ export const evaluate: Command = {
     let failed = 0;
     let cut = 0;
     const eos = eosIds(vedModel);
+    const { OCRReader } = await import('../ocr/reader.js');
+    const reader = layout === 'lines' ? new OCRReader(vedModel, processor) : null;
     const progress = new Progress();
     const t0 = performance.now();
     for (const indices of dataset.batches(batchSize)) {
       const { examples, failed: bad } = await dataset.loadBatch(indices, { image: imageOptions });
       failed += bad.length;
-      if (examples.length > 0) {
+      if (examples.length > 0 && reader) {
+        const pages = await reader.read(examples.map((e) => e.image!), { ...options, batch_size: batchSize });
+        predictions.push(...pages.map((p) => p.text));
+        references.push(...examples.map((e) => e.text));
+      } else if (examples.length > 0) {
         const { pixel_values } = await processor.image_processor.preprocess(examples.map((e) => e.image!));
         const rows = tensorRows(await vedModel.generate(pixel_values, options));
         predictions.push(...processor.batch_decode(rows, { skip_special_tokens: true }));
