@@ -3,7 +3,8 @@
 
 import type { ImageTextDataset } from '../training/datasets.js';
 import { checkModelArg, dtypeFlag, maxImagePixelsFlag, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
-import { eosIds, hitLengthLimit, tensorRows } from './generate.js';
+import { tensorRows } from '../runtime/tensor.js';
+import { eosIds, hitLengthLimit } from './generate.js';
 
 const HELP = `Usage: ved eval [options] MODEL --data DIR
 

@@ -7,7 +7,7 @@ import type { BaseStreamer } from '../generation/types.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
 import type { ImageTextProcessor } from '../processing/processors.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { tensorRows } from '../runtime/tensor.js';
 import { checkModelArg, dtypeFlag, maxImagePixelsFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
 import { imageRecord } from './records.js';
 import { expandImageArgs } from './inputs.js';
@@ -180,12 +180,6 @@ export function eosIds(model: VisionEncoderDecoderModel): number[] {
   const v = model.generation_config.eos_token_id ?? model.config.eos_token_id ?? model.config.decoder.eos_token_id;
   if (v === null || v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).filter((x): x is number => typeof x === 'number');
-}
-
-export function tensorRows(t: Tensor): number[][] {
-  const [b, l] = t.dims as [number, number];
-  const data = t.data as BigInt64Array;
-  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));
 }
 
 /** Generation ran out of length: the row has no end-of-sequence token after the start (so its text may be cut). */

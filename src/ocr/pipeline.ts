@@ -7,7 +7,8 @@ import type { GenerateOptions, GenerationSettings } from '../generation/search.j
 import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision_encoder_decoder.js';
 import type { ImageInput } from '../processing/image.js';
 import { AutoProcessor, type ImageTextProcessor } from '../processing/processors.js';
-import { OCRReader, bundledOCRModel, tensorRows, type GenerationOptions, type ReadOptions } from './reader.js';
+import { tensorRows } from '../runtime/tensor.js';
+import { OCRReader, bundledOCRModel, type GenerationOptions, type ReadOptions } from './reader.js';
 
 export interface ImageToTextOutput {
   generated_text: string;

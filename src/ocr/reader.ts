@@ -10,7 +10,7 @@ import type { GenerateOptions, GenerationSettings } from '../generation/search.j
 import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision_encoder_decoder.js';
 import { RawImage, type ImageInput, type LoadImageOptions } from '../processing/image.js';
 import { AutoProcessor, type ImageTextProcessor } from '../processing/processors.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { tensorRows } from '../runtime/tensor.js';
 import { findTextLines, lineCrops, type Box, type LayoutOptions } from './layout.js';
 
 /** What generate() takes, less the streamer (crops of many lines are read in one call). */
@@ -100,11 +100,4 @@ export class OCRReader {
     }
     return out;
   }
-}
-
-/** The rows of an int64 [B, L] tensor of token ids. */
-export function tensorRows(t: Tensor): number[][] {
-  const [b, l] = t.dims as [number, number];
-  const data = t.data as BigInt64Array;
-  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));
 }

@@ -117,3 +117,10 @@ export class Tensor {
     return new Tensor(this.type, this.data.slice() as TensorData, this.dims);
   }
 }
+
+/** The rows of an int64 [B, L] tensor of token ids (what generate returns), as numbers. */
+export function tensorRows(t: Tensor): number[][] {
+  const [b, l] = t.dims as [number, number];
+  const data = t.data as BigInt64Array;
+  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l), Number));
+}

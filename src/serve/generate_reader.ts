@@ -1,7 +1,8 @@
 // BatchReader over VisionEncoderDecoderModel.generate: the whole image is one text, as
 // `ved ocr` / `ved caption` read it (same preprocessing, decode and token trimming).
 
-import { eosIds, tensorRows, trimRow } from '../cli/generate.js';
+import { tensorRows } from '../runtime/tensor.js';
+import { eosIds, trimRow } from '../cli/generate.js';
 import type { ImageText } from '../cli/records.js';
 import { LogitsProcessor } from '../generation/logits_process.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
