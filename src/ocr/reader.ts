@@ -62,22 +62,21 @@ export class OCRReader {
     const list = Array.isArray(images) ? (images as readonly ImageInput[]) : [images as ImageInput];
     const { batch_size = 32, progress, maxAspect, minHeight, maxImagePixels, maxImagePixelsOption, ...generateOptions } = options;
     if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
-    const pages: Array<{ boxes: Box[]; chunks: number }> = [];
-    const crops: Array<{ page: number; line: number; crop: RawImage }> = [];
-    for (let p = 0; p < list.length; p++) {
-      const image = await RawImage.read(list[p]!, { maxImagePixels, maxImagePixelsOption });
+    // Each line's chunk texts, filled in once the crops of all images are read.
+    const pages: Array<Array<{ box: Box; parts: string[] }>> = [];
+    const crops: Array<{ parts: string[]; crop: RawImage }> = [];
+    for (const input of list) {
+      const image = await RawImage.read(input, { maxImagePixels, maxImagePixelsOption });
       const lines = findTextLines(image, { maxAspect, minHeight });
-      pages.push({ boxes: lines.map((l) => l.box), chunks: 0 });
-      for (const c of lineCrops(image, lines)) crops.push({ page: p, ...c });
+      const page = lines.map((l) => ({ box: l.box, parts: [] as string[] }));
+      pages.push(page);
+      for (const c of lineCrops(image, lines)) crops.push({ parts: page[c.line]!.parts, crop: c.crop });
     }
     const texts = await this.readCrops(crops.map((c) => c.crop), batch_size, generateOptions, progress);
-    return pages.map((page, p) => {
-      const parts: string[][] = page.boxes.map(() => []);
-      crops.forEach((c, i) => {
-        if (c.page === p) parts[c.line]!.push(texts[i]!.trim());
-      });
-      const lines = page.boxes
-        .map((box, i) => ({ text: parts[i]!.filter((s) => s.length > 0).join(' '), box }))
+    crops.forEach((c, i) => c.parts.push(texts[i]!.trim()));
+    return pages.map((page) => {
+      const lines = page
+        .map(({ box, parts }) => ({ text: parts.filter((s) => s.length > 0).join(' '), box }))
         .filter((l) => l.text.length > 0);
       return { text: lines.map((l) => l.text).join('\n'), lines };
     });
