@@ -1,33 +1,44 @@
 #!/usr/bin/env bash
-# The browser-drawn training data of the bundled OCR model's fine-tuning (run 5 in its model card):
-#   DATA/c21, DATA/c22   30,000 lines each asked for (seeds 21 and 22), drawn by Chromium in the
-#                        @fontsource families, normalised by the library's layout code; lines the
-#                        layout would not read as one crop are left out (about 13%)
-#   DATA/bval            400 asked for (seed 3), the validation set
-#   DATA/btrain          c21 + c22 in one imagefolder (symbolic links), the training set
-# Two generators run at once (one per core); about 20 minutes here. Needs Debian's chromium and
-# the dev dependencies (npm install). Usage: scripts/make-ocr-data-browser.sh DATA
+# The browser-drawn training data of the bundled OCR model's fine-tuning (runs 5 and 6 in its
+# model card):
+#   DATA/c21 .. DATA/c24  30,000 lines each asked for (seeds 21 to 24), drawn by Chromium in the
+#                         @fontsource families, normalised by the library's layout code; lines the
+#                         layout would not read as one crop are left out (about 14%)
+#   DATA/bval             400 asked for (seed 3), the validation set
+#   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
+#   DATA/b2train          c21 .. c24, run 6's
+# Two generators run at once (one per core); about 20 minutes a pair here. Needs Debian's
+# chromium and the dev dependencies (npm install). Usage: scripts/make-ocr-data-browser.sh DATA
+# A generator stopped part-way resumes where it stopped when run again with the same arguments.
 set -euo pipefail
 DATA=${1:?usage: scripts/make-ocr-data-browser.sh DATA}
 cd "$(dirname "$0")/.."
 node scripts/ocr-train-lines.mjs "$DATA/c21" 30000 21 & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c22" 30000 22 & b=$!
 wait $a $b
+node scripts/ocr-train-lines.mjs "$DATA/c23" 30000 23 & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c24" 30000 24 & b=$!
+wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
-mkdir -p "$DATA/btrain/images"
+# join_sets OUT SET...: one imagefolder of symbolic links to the sets' images
+join_sets() {
 node -e '
 const fs = require("fs"), path = require("path");
-const data = path.resolve(process.argv[1]);
+const [data, out, ...sets] = [path.resolve(process.argv[1]), ...process.argv.slice(2)];
+fs.mkdirSync(path.join(data, out, "images"), { recursive: true });
 const rows = [];
-for (const set of ["c21", "c22"]) {
+for (const set of sets) {
   for (const line of fs.readFileSync(path.join(data, set, "metadata.jsonl"), "utf8").trim().split("\n")) {
     const row = JSON.parse(line);
     const name = "images/" + set + "-" + path.basename(row.file_name);
-    fs.rmSync(path.join(data, "btrain", name), { force: true });
-    fs.symlinkSync(path.join(data, set, row.file_name), path.join(data, "btrain", name));
+    fs.rmSync(path.join(data, out, name), { force: true });
+    fs.symlinkSync(path.join(data, set, row.file_name), path.join(data, out, name));
     rows.push(JSON.stringify({ file_name: name, text: row.text }));
   }
 }
-fs.writeFileSync(path.join(data, "btrain", "metadata.jsonl"), rows.join("\n") + "\n");
-console.log(`${rows.length} lines in ${data}/btrain`);
-' "$DATA"
+fs.writeFileSync(path.join(data, out, "metadata.jsonl"), rows.join("\n") + "\n");
+console.log(`${rows.length} lines in ${data}/${out}`);
+' "$DATA" "$@"
+}
+join_sets btrain c21 c22
+join_sets b2train c21 c22 c23 c24

@@ -80,27 +80,17 @@ test('findTextLines: a dark header bar over a light page: both header rows inver
   assert.deepEqual(inverted, [true, true, ...inverted.slice(2).map(() => false)]);
 });
 
-// Known failures of the layout analysis, kept as `todo` so that they run, show in the report and
-// pass silently into ordinary tests once layout.ts handles them (then drop the todo).
-test(
-  'findTextLines: a dark chat, rounded bubbles with a time under each, gives one line per bubble and per time',
-  {
-    todo:
-      'each blue (outgoing) bubble is found as its whole rounded box, not its text: the anti-aliased corners give stroke-like edges in the rows above and below the text, ' +
-      'joined to it as "accents", and the bubble is ink for Otsu; line 2 found [232,82,455,119], its ink [245,96,443,110], IoU 0.34',
-  },
-  async () => {
-    await checkPage('chat-dark');
-  },
-);
+test('findTextLines: a dark chat, rounded bubbles with a time under each, gives one line per bubble and per time', async () => {
+  // The bubbles' sides and anti-aliased corners are a frame: cleared, the band is the text's, and
+  // the bubble's fill (ink for Otsu) is cut back to the text's edges.
+  await checkPage('chat-dark');
+});
 
-test(
-  'findTextLines: a form, a label above each bordered input box, gives the labels and the values as separate lines',
-  { todo: 'an input box\'s two 1-px sides give 4 edges in every row (the row threshold is 3), so the box is a band as tall as the box, and the label above it is joined to it as an "accent"; the line box then spans the box\'s sides' },
-  async () => {
-    await checkPage('form');
-  },
-);
+test('findTextLines: a form, a label above each bordered input box, gives the labels and the values as separate lines', async () => {
+  // An input box's two 1-px sides give 4 edges in every row; they must neither make the box a
+  // band (swallowing the label above) nor widen the value's box.
+  await checkPage('form');
+});
 
 test('fixture pages are small and carry their ground truth', () => {
   let bytes = 0;
@@ -272,4 +262,51 @@ test('a long line is cut into chunks at word gaps, each at most maxAspect wide',
     }
     assert.equal(lineCrops(image, lines).length, chunks.length);
   }
+});
+
+/** Draw an axis-aligned 1-px rectangle outline. */
+function drawFrame(c: Canvas, x0: number, y0: number, x1: number, y1: number, v: number): void {
+  const w = c.image.width;
+  for (let x = x0; x <= x1; x++) c.image.data[y0 * w + x] = c.image.data[y1 * w + x] = v;
+  for (let y = y0; y <= y1; y++) c.image.data[y * w + x0] = c.image.data[y * w + x1] = v;
+}
+
+test('frames: a label above a bordered box gives two lines, and the value\'s box is its ink, not the frame', () => {
+  // Label: rows 10..22; box outline rows 30..70, x 15..300; value inside it, rows 42..58.
+  const c = drawWords(340, 90, 255, 0, 10, 22, [{ x: 20, bars: 5 }, { x: 50, bars: 4 }]);
+  const value = drawWords(340, 90, 255, 0, 42, 58, [{ x: 30, bars: 7 }, { x: 80, bars: 6 }]);
+  for (let i = 0; i < c.image.data.length; i++) c.image.data[i] = Math.min(c.image.data[i]!, value.image.data[i]!);
+  drawFrame(c, 15, 30, 300, 70, 0);
+  const lines = findTextLines(c.image);
+  assert.deepEqual(lines.map((l) => l.box), [[20, 10, 50 + wordWidth(4), 22], [30, 42, 80 + wordWidth(6), 58]]);
+  assert.deepEqual(lines.map((l) => l.inverted), [false, false]);
+});
+
+test('frames: light text in a dark filled box on a light page is read inverted, cut to its ink', () => {
+  // A "tag": the box's fill is the majority inside it; Otsu over the band would call it ink.
+  const c = drawWords(300, 80, 250, 20, 30, 46, [{ x: 60, bars: 6 }, { x: 110, bars: 8 }]);
+  for (let y = 20; y < 56; y++) for (let x = 40; x < 190; x++) if (!c.ink.has(y * 300 + x)) c.image.data[y * 300 + x] = 20;
+  for (const p of c.ink) c.image.data[p] = 240;
+  const lines = findTextLines(c.image);
+  assert.deepEqual(lines.map((l) => l.box), [[60, 30, 110 + wordWidth(8), 46]]);
+  assert.equal(lines[0]!.inverted, true);
+});
+
+test('frames: a vertical rule down the page does not widen the lines beside it', () => {
+  const c = drawWords(400, 200, 255, 0, 20, 34, [{ x: 20, bars: 6 }, { x: 70, bars: 5 }]);
+  const more = drawWords(400, 200, 255, 0, 60, 74, [{ x: 20, bars: 9 }]);
+  for (let i = 0; i < c.image.data.length; i++) c.image.data[i] = Math.min(c.image.data[i]!, more.image.data[i]!);
+  for (let y = 0; y < 200; y++) c.image.data[y * 400 + 390] = 120;
+  const lines = findTextLines(c.image);
+  assert.deepEqual(lines.map((l) => l.box), [[20, 20, 70 + wordWidth(5), 34], [20, 60, 20 + wordWidth(9), 74]]);
+});
+
+test('frames: underlined text is not a frame: its line is found, underline included', () => {
+  // The underline joins the bars into one wide outline; its edges lie between its ends.
+  const c = drawWords(300, 60, 255, 0, 15, 33, [{ x: 20, bars: 6 }, { x: 60, bars: 7 }]);
+  for (let x = 20; x < 60 + wordWidth(7); x++) c.image.data[34 * 300 + x] = 0;
+  const lines = findTextLines(c.image);
+  assert.equal(lines.length, 1, JSON.stringify(lines));
+  assert.deepEqual(lines[0]!.box.slice(0, 3), [20, 15, 60 + wordWidth(7)]);
+  assert.ok(lines[0]!.box[3] >= 33);
 });

@@ -81,9 +81,8 @@ export function otsuThreshold(hist: ArrayLike<number>): number {
   return t;
 }
 
-/** Horizontal edge map: 1 where |G(x+1,y) − G(x,y)| exceeds a threshold set above the image's noise. */
-function horizontalEdges(gray: Uint8Array, w: number, h: number): Uint8Array {
-  // The median |dx| is the noise (edges are sparse); real strokes stand well above it.
+/** The level a pixel step must exceed to be an edge: well above the image's noise (the median |dx|, as edges are sparse). */
+function edgeThreshold(gray: Uint8Array, w: number, h: number): number {
   const hist = new Uint32Array(256);
   for (let y = 0; y < h; y++) {
     const r = y * w;
@@ -93,13 +92,107 @@ function horizontalEdges(gray: Uint8Array, w: number, h: number): Uint8Array {
   let acc = 0;
   let median = 0;
   for (; median < 256; median++) if ((acc += hist[median]!) >= half) break;
-  const t = Math.max(12, 6 * median);
+  return Math.max(12, 6 * median);
+}
+
+/** Edge map of steps along x (|G(x+1,y) − G(x,y)| > t), or along y with `vertical`. */
+function edgeMap(gray: Uint8Array, w: number, h: number, t: number, vertical = false): Uint8Array {
   const edges = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
+  const step = vertical ? w : 1;
+  const xEnd = vertical ? w : w - 1;
+  const yEnd = vertical ? h - 1 : h;
+  for (let y = 0; y < yEnd; y++) {
     const r = y * w;
-    for (let x = 0; x + 1 < w; x++) if (Math.abs(gray[r + x + 1]! - gray[r + x]!) > t) edges[r + x] = 1;
+    for (let x = 0; x < xEnd; x++) if (Math.abs(gray[r + x + step]! - gray[r + x]!) > t) edges[r + x] = 1;
   }
   return edges;
+}
+
+/**
+ * Clear from the |dx| map vertical rules and the sides of frames: input boxes, buttons, cards,
+ * chat bubbles. Their sides give a few edges in every row of the frame, so the frame would be one
+ * band as tall as itself, swallowing the label above it, and the sides would widen line boxes.
+ * A frame is a connected outline (|dx| and |dy| edges, 8-neighbours) at least 1.5× wider than
+ * tall, whose |dx| edges are almost all near its left and right ends and cover most of its rows
+ * there (straight or rounded sides); text touches no frame it is inside, so its edges are apart.
+ * Underlined text fails the test: its letters' edges lie between the ends.
+ */
+function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void {
+  const seen = new Uint8Array(w * h);
+  const stack: number[] = [];
+  const members: number[] = [];
+  for (let start = 0; start < w * h; start++) {
+    if (seen[start] || !(dx[start] || dy[start])) continue;
+    seen[start] = 1;
+    stack.push(start);
+    members.length = 0;
+    let x0 = w;
+    let x1 = -1;
+    let y0 = h;
+    let y1 = -1;
+    while (stack.length) {
+      const p = stack.pop()!;
+      members.push(p);
+      const py = (p / w) | 0;
+      const px = p - py * w;
+      if (px < x0) x0 = px;
+      if (px > x1) x1 = px;
+      if (py < y0) y0 = py;
+      if (py > y1) y1 = py;
+      for (let ny = Math.max(0, py - 1); ny <= Math.min(h - 1, py + 1); ny++) {
+        for (let nx = Math.max(0, px - 1); nx <= Math.min(w - 1, px + 1); nx++) {
+          const q = ny * w + nx;
+          if (!seen[q] && (dx[q] || dy[q])) {
+            seen[q] = 1;
+            stack.push(q);
+          }
+        }
+      }
+    }
+    const fw = x1 - x0 + 1;
+    const fh = y1 - y0 + 1;
+    if (fh >= 40 && fw <= Math.max(3, 0.08 * fh)) {
+      // A vertical rule (a page's or a column's border): far taller than thin, unlike any stem.
+      for (const p of members) dx[p] = 0;
+      continue;
+    }
+    if (fh < 10 || fw < 1.5 * fh) continue;
+    // Rounded ends reach in by up to half the height (a pill-shaped button).
+    const reach = Math.min(Math.ceil(fh / 2), Math.floor(fw / 4));
+    const left = new Uint8Array(fh);
+    const right = new Uint8Array(fh);
+    let sides = 0;
+    let inside = 0;
+    for (const p of members) {
+      if (!dx[p]) continue;
+      const py = (p / w) | 0;
+      const px = p - py * w;
+      if (px <= x0 + reach) {
+        left[py - y0] = 1;
+        sides++;
+      } else if (px >= x1 - reach) {
+        right[py - y0] = 1;
+        sides++;
+      } else inside++;
+    }
+    const covered = (rows: Uint8Array) => rows.reduce((a, v) => a + v, 0) >= 0.7 * fh;
+    if (inside > 0.1 * (sides + inside) || !covered(left) || !covered(right)) continue;
+    for (const p of members) dx[p] = 0;
+  }
+  // A rule joined to other shapes (a page border meeting a header bar) is no thin component:
+  // clear straight runs longer than the tallest stem of 60-px text.
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; ) {
+      if (!dx[y * w + x]) {
+        y++;
+        continue;
+      }
+      let y1 = y;
+      while (y1 < h && dx[y1 * w + x]) y1++;
+      if (y1 - y >= 80) for (let k = y; k < y1; k++) dx[k * w + x] = 0;
+      y = y1;
+    }
+  }
 }
 
 interface Band {
@@ -209,11 +302,9 @@ function splitTouching(profile: Float64Array, band: Band): Band[] {
 }
 
 interface BandInk {
-  /** Level above which a pixel is background-side after the polarity is known. */
+  /** Otsu's level over the band: ink is ≤ it, or > it when inverted. */
   threshold: number;
   inverted: boolean;
-  /** Column ink counts over the band. */
-  columns: Uint32Array;
 }
 
 /** Binarise a band with Otsu; the side its top and bottom border rows fall on is the background. */
@@ -241,6 +332,12 @@ function bandInk(gray: Uint8Array, w: number, h: number, band: Band): BandInk {
     for (let i = 0; i <= t; i++) low += hist[i]!;
     inverted = low > (yb - ya) * w - low;
   }
+  return { threshold: t, inverted };
+}
+
+/** Runs of columns with ink in the band, letters' own gaps (under a fifth of the height) closed. */
+function inkSegments(gray: Uint8Array, w: number, band: Band, { threshold: t, inverted }: BandInk): Array<[number, number]> {
+  const bh = band.y1 - band.y0;
   const columns = new Uint32Array(w);
   for (let y = band.y0; y < band.y1; y++) {
     const r = y * w;
@@ -249,7 +346,50 @@ function bandInk(gray: Uint8Array, w: number, h: number, band: Band): BandInk {
       if (inverted ? v > t : v <= t) columns[x]!++;
     }
   }
-  return { threshold: t, inverted, columns };
+  // Specks of one pixel in a column are noise at this height.
+  const minInk = bh >= 12 ? 2 : 1;
+  const segments: Array<[number, number]> = [];
+  for (let x = 0; x < w; ) {
+    if (columns[x]! < minInk) {
+      x++;
+      continue;
+    }
+    let x1 = x;
+    let gap = 0;
+    let end = x;
+    while (x1 < w) {
+      if (columns[x1]! >= minInk) {
+        end = x1 + 1;
+        gap = 0;
+      } else if (++gap > Math.max(1, 0.2 * bh)) break;
+      x1++;
+    }
+    segments.push([x, end]);
+    x = end + gap;
+  }
+  return segments;
+}
+
+/**
+ * Ink with no text edges in it is a filled shape or a frame's side, not text: a bubble or a
+ * button whose fill Otsu counted as ink is cut back to the text's edges, a box's side dropped.
+ * Ends move only by more than the segment gap, so ordinary lines keep the boxes their ink gives.
+ */
+function segmentsWithText(segments: Array<[number, number]>, edgeCols: Uint32Array, bh: number): Array<[number, number]> {
+  const slack = Math.max(1, 0.2 * bh);
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of segments) {
+    let first = -1;
+    let last = -1;
+    for (let x = Math.max(0, s - 1); x < e; x++) {
+      if (!edgeCols[x]) continue;
+      if (first < 0) first = x;
+      last = x;
+    }
+    if (first < 0) continue;
+    out.push([first + 1 - s > slack ? first + 1 : s, e - (last + 1) > slack ? last + 1 : e]);
+  }
+  return out;
 }
 
 /**
@@ -261,33 +401,25 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
   const minHeight = options.minHeight ?? 5;
   const { width: w, height: h } = image;
   const gray = toGray(image);
-  const edges = horizontalEdges(gray, w, h);
+  const t = edgeThreshold(gray, w, h);
+  const edges = edgeMap(gray, w, h, t);
+  clearFrames(edges, edgeMap(gray, w, h, t, true), w, h);
   const bands = findBands(rowProfile(edges, w, h), w, minHeight);
   const lines: TextLine[] = [];
   for (const band of bands) {
     const bh = band.y1 - band.y0;
-    const { inverted, columns } = bandInk(gray, w, h, band);
-    // Columns with ink; specks of one pixel in a column are noise at this height.
-    const minInk = bh >= 12 ? 2 : 1;
-    const segments: Array<[number, number]> = [];
-    for (let x = 0; x < w; ) {
-      if (columns[x]! < minInk) {
-        x++;
-        continue;
-      }
-      let x1 = x;
-      // Letters' own gaps are narrow; join segments closer than a fifth of the height.
-      let gap = 0;
-      let end = x;
-      while (x1 < w) {
-        if (columns[x1]! >= minInk) {
-          end = x1 + 1;
-          gap = 0;
-        } else if (++gap > Math.max(1, 0.2 * bh)) break;
-        x1++;
-      }
-      segments.push([x, end]);
-      x = end + gap;
+    const edgeCols = new Uint32Array(w);
+    for (let y = band.y0; y < band.y1; y++) for (let x = 0; x < w; x++) edgeCols[x]! += edges[y * w + x]!;
+    const ink = bandInk(gray, w, h, band);
+    let all = inkSegments(gray, w, band, ink);
+    let segments = segmentsWithText(all, edgeCols, bh);
+    if (segments.length === 0) {
+      // Three levels across the band (a dark page, a blue bubble, white text): Otsu split page
+      // from bubble and called the page ink. The other side holds the text.
+      const flipped = inkSegments(gray, w, band, { ...ink, inverted: !ink.inverted });
+      segments = segmentsWithText(flipped, edgeCols, bh);
+      if (segments.length === 0) segments = all;
+      else all = flipped;
     }
     if (segments.length === 0) continue;
     // Text is not a lone thin sliver the height of the band (a box side or a rule's end).
@@ -295,9 +427,37 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
     if (inkWidth < Math.max(3, 0.3 * bh)) continue;
     const x0 = segments[0]![0];
     const x1 = segments[segments.length - 1]![1];
+    const inverted = localPolarity(gray, w, h, band, x0, x1) ?? ink.inverted;
     lines.push({ box: [x0, band.y0, x1, band.y1], chunks: chunkLine(segments, band, maxAspect), inverted });
   }
   return lines;
+}
+
+/**
+ * The polarity the line's own surroundings show: Otsu over its box and the rows just above and
+ * below it, and the side most of those rows fall on, when clearly most. The band's border spans
+ * the whole image, where a light page around a dark tag outvotes the tag, and its threshold may
+ * part the page from a bubble rather than the bubble from its text.
+ */
+function localPolarity(gray: Uint8Array, w: number, h: number, band: Band, x0: number, x1: number): boolean | undefined {
+  const ya = Math.max(0, band.y0 - 1);
+  const yb = Math.min(h, band.y1 + 1);
+  const hist = new Uint32Array(256);
+  for (let y = ya; y < yb; y++) for (let x = x0; x < x1; x++) hist[gray[y * w + x]!]!++;
+  const t = otsuThreshold(hist);
+  let bright = 0;
+  let total = 0;
+  for (const y of [band.y0 - 1, band.y1]) {
+    if (y < 0 || y >= h) continue;
+    for (let x = x0; x < x1; x++) {
+      total++;
+      if (gray[y * w + x]! > t) bright++;
+    }
+  }
+  if (total === 0) return undefined;
+  if (bright >= 0.75 * total) return false;
+  if (bright <= 0.25 * total) return true;
+  return undefined;
 }
 
 /** Cut a line at its widest gaps until every piece's crop is at most maxAspect × its height wide. */
