@@ -310,3 +310,35 @@ test('frames: underlined text is not a frame: its line is found, underline inclu
   assert.deepEqual(lines[0]!.box.slice(0, 3), [20, 15, 60 + wordWidth(7)]);
   assert.ok(lines[0]!.box[3] >= 33);
 });
+
+test('skew: a line sloping by 1.5° is found with that slope and its crop comes out level, tight to the text', () => {
+  const slope = Math.tan((1.5 * Math.PI) / 180);
+  const words: Array<{ x: number; bars: number }> = [];
+  for (let x = 20; x < 560; x += wordWidth(6) + 12) words.push({ x, bars: 6 });
+  const level = drawWords(620, 80, 255, 0, 30, 46, words);
+  // Shear: column x moves down by slope × (x − 310), as a scan tilted by 1.5° would.
+  const data = new Uint8Array(620 * 80).fill(255);
+  for (let x = 0; x < 620; x++) {
+    const d = Math.round(slope * (x - 310));
+    for (let y = 0; y < 80; y++) if (y - d >= 0 && y - d < 80) data[y * 620 + x] = level.image.data[(y - d) * 620 + x]!;
+  }
+  const image = new RawImage(data, 620, 80, 1);
+  const [line, ...rest] = findTextLines(image);
+  assert.ok(line && rest.length === 0);
+  assert.ok(Math.abs(line.skew - slope) <= 1.5 / (line.box[2] - line.box[0]), `skew ${line.skew}, true ${slope}`);
+  assert.ok(line.box[3] - line.box[1] > 16 + 10, 'the box is the union of the sloping rows');
+  for (const { crop } of lineCrops(image, [line])) {
+    // Rows with ink in the levelled crop: the text's 16, give or take the interpolated edge rows.
+    let inkRows = 0;
+    for (let y = 0; y < crop.height; y++) {
+      let n = 0;
+      for (let x = 0; x < crop.width; x++) if (crop.data[(y * crop.width + x) * 3]! < 128) n++;
+      if (n > 0.05 * crop.width) inkRows++;
+    }
+    assert.ok(inkRows >= 15 && inkRows <= 18, `${inkRows} ink rows in a crop ${crop.width}x${crop.height}`);
+    assert.ok(crop.height <= 16 + 2 * cropMargin(18) + 2, `crop height ${crop.height}`);
+  }
+  // The same line level: skew 0, so its crop is exactly the unlevelled path's.
+  const [flat] = findTextLines(level.image);
+  assert.equal(flat!.skew, 0);
+});
