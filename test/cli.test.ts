@@ -13,7 +13,8 @@ import { AutoProcessor } from '../src/processing/processors.js';
 import { AutoTokenizer } from '../src/processing/tokenizers.js';
 import { bleu, cer, wer } from '../src/training/metrics.js';
 import { expandImageArgs, glob } from '../src/cli/inputs.js';
-import { StreamPrinter, trimRow } from '../src/cli/generate.js';
+import { StreamPrinter } from '../src/cli/generate.js';
+import { trimRow } from '../src/generation/rows.js';
 import { tensorRows } from '../src/runtime/tensor.js';
 
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');

@@ -4,7 +4,7 @@
 import type { ImageTextDataset } from '../training/datasets.js';
 import { checkModelArg, dtypeFlag, maxImagePixelsFlag, parse, positiveInt, Progress, UsageError, type Command } from './common.js';
 import { tensorRows } from '../runtime/tensor.js';
-import { eosIds, hitLengthLimit } from './generate.js';
+import { eosIds, hitLengthLimit } from '../generation/rows.js';
 
 const HELP = `Usage: ved eval [options] MODEL --data DIR
 

@@ -8,6 +8,7 @@ import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder
 import type { ImageTextProcessor } from '../processing/processors.js';
 import type { PreTrainedTokenizer } from '../processing/tokenizers.js';
 import { tensorRows } from '../runtime/tensor.js';
+import { eosIds, hitLengthLimit, trimRow } from '../generation/rows.js';
 import { checkModelArg, dtypeFlag, maxImagePixelsFlag, packageRoot, parse, positiveInt, UsageError } from './common.js';
 import { imageRecord } from './records.js';
 import { expandImageArgs } from './inputs.js';
@@ -173,24 +174,6 @@ async function readPages(
     });
   }
   return 0;
-}
-
-/** Every end-of-sequence id generation stops at (generation config, else model config, else decoder config). */
-export function eosIds(model: VisionEncoderDecoderModel): number[] {
-  const v = model.generation_config.eos_token_id ?? model.config.eos_token_id ?? model.config.decoder.eos_token_id;
-  if (v === null || v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).filter((x): x is number => typeof x === 'number');
-}
-
-/** Generation ran out of length: the row has no end-of-sequence token after the start (so its text may be cut). */
-export function hitLengthLimit(row: readonly number[], eos: readonly number[]): boolean {
-  return eos.length > 0 && !row.slice(1).some((t) => eos.includes(t));
-}
-
-/** A generated row up to and including its first end-of-sequence token after the start token. */
-export function trimRow(row: readonly number[], eos: readonly number[]): number[] {
-  for (let i = 1; i < row.length; i++) if (eos.includes(row[i]!)) return row.slice(0, i + 1);
-  return [...row];
 }
 
 /**

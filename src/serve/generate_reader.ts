@@ -2,7 +2,7 @@
 // `ved ocr` / `ved caption` read it (same preprocessing, decode and token trimming).
 
 import { tensorRows } from '../runtime/tensor.js';
-import { eosIds, trimRow } from '../cli/generate.js';
+import { eosIds, trimRow } from '../generation/rows.js';
 import type { ImageText } from '../cli/records.js';
 import { LogitsProcessor } from '../generation/logits_process.js';
 import type { VisionEncoderDecoderModel } from '../models/vision_encoder_decoder.js';
