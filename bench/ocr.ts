@@ -189,6 +189,10 @@ const CONDITIONS: Array<[string, (r: LineRow) => string]> = [
   ['style', (r) => (r.bold ? (r.italic ? 'bold italic' : 'bold') : r.italic ? 'italic' : 'regular')],
   ['padding', (r) => r.padding],
   ['degradation', (r) => r.degradation],
+  // Long lines are sentences, URLs and addresses, cut into chunks: where a model that guesses
+  // from the words it was trained on, rather than reads, shows it.
+  ['length', (r) => (r.text.length < 15 ? '1-14 chars' : r.text.length < 30 ? '15-29 chars' : '30+ chars')],
+  ['text', (r) => (/^(https?:\/\/|www\.)|\.[a-z]{2,3}\/|@/.test(r.text) ? 'URL or e-mail' : /[a-z]{3,} [a-z]{3,} [a-z]{3,}/i.test(r.text) ? 'sentence (3+ words)' : 'other')],
   ['font', (r) => r.font],
 ];
 

@@ -7,7 +7,13 @@
 // what OCRReader gives it at inference; lines the layout would not read as one chunk are left out
 // (and counted).
 //
-//   node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION]
+//   node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION]
+//
+// --random-chars: the share of lines of random characters (default 0.25), text no language
+// model can guess. --dictionary: the share of the other lines drawn from the 274,000 words of
+// the `word-list` package (dev dependency) — phrases in any casing, URLs, e-mail addresses, file
+// names — rather than the package's small corpus (default 0, as the sets of run 5 were made):
+// with only the corpus a model learns its words and guesses them, where a user's text has any.
 //
 // Needs Debian's chromium and the dev dependencies (playwright-core, @fontsource/*); after
 // npm install (dist/ built). Deterministic for a seed and count (same texts, styles and
@@ -23,6 +29,7 @@ import { SeededRandom } from '../dist/src/training/random.js';
 import { randomText } from '../dist/src/training/synthetic.js';
 import { RawImage } from '../dist/src/processing/image.js';
 import { findTextLines, lineCrops } from '../dist/src/ocr/layout.js';
+import wordListPath from 'word-list';
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -33,11 +40,13 @@ const flag = (name, dflt) => {
   return v;
 };
 const randomFraction = Number(flag('--random-chars', '0.25'));
+const dictionaryFraction = Number(flag('--dictionary', '0'));
 const [out, countArg, seedArg] = args;
 const count = Number(countArg);
 const seed = Number(seedArg);
-if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed)) {
-  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION]');
+const fraction = (v) => v >= 0 && v <= 1;
+if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed) || !fraction(randomFraction) || !fraction(dictionaryFraction)) {
+  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION]');
   process.exit(2);
 }
 
@@ -74,6 +83,43 @@ function randomChars(rng) {
     t += u < 0.12 && t && !t.endsWith(' ') && i < n - 1 ? ' ' : rng.pick([...(u < 0.45 ? LOWER : u < 0.65 ? UPPER : u < 0.88 ? DIGITS : PUNCT)]);
   }
   return t.trim() || 'x';
+}
+
+// Words of 2 to 12 letters, lower case; drawn uniformly, so mostly words no small corpus has.
+const WORDS = readFileSync(wordListPath, 'utf8').split('\n').filter((w) => /^[a-z]{2,12}$/.test(w));
+const TLDS = ['com', 'org', 'net', 'io', 'dev', 'edu', 'gov', 'co.uk', 'de', 'fr', 'app', 'info', 'ca', 'com.au', 'nl'];
+const EXTENSIONS = ['pdf', 'txt', 'png', 'jpg', 'csv', 'docx', 'xlsx', 'zip', 'json', 'md', 'html', 'ts', 'py'];
+const word = (rng) => WORDS[rng.int(0, WORDS.length - 1)];
+const cap = (w) => w[0].toUpperCase() + w.slice(1);
+function dictionaryText(rng) {
+  const kind = rng.weighted([['phrase', 60], ['url', 15], ['email', 12], ['file', 8], ['handle', 5]]);
+  if (kind === 'phrase') {
+    const n = rng.int(1, 5);
+    const casing = rng.weighted([['lower', 40], ['first', 30], ['title', 20], ['upper', 10]]);
+    const ws = [];
+    for (let k = 0; k < n; k++) {
+      let w = word(rng);
+      if (casing === 'upper') w = w.toUpperCase();
+      else if (casing === 'title' || (casing === 'first' && k === 0)) w = cap(w);
+      if (k < n - 1 && rng.chance(0.08)) w += rng.pick([',', ':', ';', ' -', ' &']);
+      if (rng.chance(0.06)) w = rng.chance(0.5) ? `${rng.int(1, 999)} ${w}` : `${w} ${rng.int(1, 99)}`;
+      ws.push(w);
+    }
+    let t = ws.join(' ');
+    if (rng.chance(0.3)) t += rng.pick(['.', '.', '!', '?', ':', '...', ')']);
+    if (rng.chance(0.05)) t = `"${t}"`;
+    return t;
+  }
+  const host = () => (rng.chance(0.3) ? `${word(rng)}-${word(rng)}` : word(rng)) + '.' + rng.pick(TLDS);
+  if (kind === 'url') {
+    let t = (rng.chance(0.6) ? rng.pick(['https://', 'http://']) : '') + (rng.chance(0.3) ? 'www.' : '') + host();
+    for (let k = rng.int(0, 2); k > 0; k--) t += '/' + (rng.chance(0.2) ? rng.int(1, 2030) : word(rng));
+    if (rng.chance(0.15)) t += `?${word(rng)}=${rng.chance(0.5) ? word(rng) : rng.int(1, 9999)}`;
+    return t;
+  }
+  if (kind === 'email') return `${word(rng)}${rng.pick(['.', '_', '', ''])}${rng.chance(0.5) ? word(rng) : ''}${rng.chance(0.3) ? rng.int(1, 99) : ''}@${host()}`;
+  if (kind === 'file') return `${rng.chance(0.3) ? '/' + word(rng) + '/' : ''}${word(rng)}${rng.pick(['_', '-', ''])}${rng.chance(0.5) ? word(rng) : rng.int(1, 2030)}.${rng.pick(EXTENSIONS)}`;
+  return `${rng.pick(['@', '#'])}${word(rng)}${rng.chance(0.4) ? rng.pick(['_', '']) + word(rng) : ''}${rng.chance(0.3) ? rng.int(1, 99) : ''}`;
 }
 
 const hsl = (h, s, l) => `hsl(${h.toFixed(0)} ${s.toFixed(0)}% ${l.toFixed(0)}%)`;
@@ -176,7 +222,11 @@ for (let start = 0; start < count; start += PER_PAGE) {
   for (let i = start; i < Math.min(count, start + PER_PAGE); i++) {
     if (done.has(i)) continue;
     const rng = new SeededRandom(seed, i);
-    const text = rng.chance(randomFraction) ? randomChars(rng) : randomText(rng, { min_length: 1, max_length: 34 });
+    // The dictionary draw comes last, and only when asked for, so that sets made without it
+    // (run 5's) come out the same as before it existed.
+    const chars = rng.chance(randomFraction);
+    let text = chars ? randomChars(rng) : randomText(rng, { min_length: 1, max_length: 34 });
+    if (!chars && dictionaryFraction > 0 && rng.chance(dictionaryFraction)) text = dictionaryText(rng).slice(0, 40).trim();
     items.push({ i, text, style: style(rng), aug: augment(rng), rng });
   }
   if (items.length === 0) continue;
