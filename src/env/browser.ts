@@ -119,6 +119,9 @@ export const env: Environment = {
     prepareEngine();
     return { executionProviders: ['wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential' };
   },
+  // ORT-web neither saves optimised models nor maps files: every session is built from its graph.
+  modelCache: null,
+  setModelCacheDir() {},
   diskHubCache: false,
   asUrl(location: string) {
     if (/^https?:\/\//i.test(location)) return new URL(location);

@@ -9,7 +9,11 @@ import { OPSET, onnxTypeOf } from './ops.js';
 const { onnx } = onnxProto;
 const AT = onnx.AttributeProto.AttributeType;
 
-function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
+/** Initializers to write without their data (name, dtype and dims only): a description of the graph for a cache key. */
+type OmitData = ((name: string, t: Tensor) => boolean) | null;
+
+function tensorProto(name: string, t: Tensor, omit = false): onnxProto.onnx.ITensorProto {
+  if (omit) return { name, dims: t.dims, dataType: onnxTypeOf(t.type) };
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return { name, dims: t.dims, dataType: onnxTypeOf(t.type), rawData: bytes };
 }
@@ -78,7 +82,7 @@ function branchReads(b: Subgraph): Sym[] {
  * lists its inputs; a branch has none (it reads its parent's values by name) and holds only its
  * own constants, the weights living in the top-level graph.
  */
-function graphProto(graph: Graph, outputs: [string, Sym][], name: string): onnxProto.onnx.IGraphProto {
+function graphProto(graph: Graph, outputs: [string, Sym][], name: string, omit: OmitData = null): onnxProto.onnx.IGraphProto {
   const { nodes, needed } = prune(graph, outputs.map(([, s]) => s));
   const prefix = graph.parent ? `${name}/` : '';
 
@@ -111,7 +115,7 @@ function graphProto(graph: Graph, outputs: [string, Sym][], name: string): onnxP
     ],
     input: graph.parent ? [] : graph.inputs.filter((s) => needed.has(s)).map((s) => valueInfo(s)),
     output: outputInfos,
-    initializer: [...graph.initializers].filter(([n]) => neededNames.has(n)).map(([n, t]) => tensorProto(n, t)),
+    initializer: [...graph.initializers].filter(([n]) => neededNames.has(n)).map(([n, t]) => tensorProto(n, t, omit?.(n, t) ?? false)),
   };
 }
 
@@ -119,13 +123,13 @@ function graphProto(graph: Graph, outputs: [string, Sym][], name: string): onnxP
  * The ONNX bytes of the part of `graph` needed for `outputs` (a name → Sym map: the keys become
  * the output names). Nodes, inputs and initializers nothing depends on are left out.
  */
-export function toOnnx(graph: Graph, outputs: Record<string, Sym>): Uint8Array {
+export function toOnnx(graph: Graph, outputs: Record<string, Sym>, options: { omitData?: OmitData } = {}): Uint8Array {
   if (graph.parent) throw new Error('toOnnx: serialise the top-level graph, not a branch');
   const proto = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }, { domain: 'com.microsoft', version: 1 }],
     producerName: 'vision-encoder-decoder',
-    graph: graphProto(graph, Object.entries(outputs), 'graph'),
+    graph: graphProto(graph, Object.entries(outputs), 'graph', options.omitData ?? null),
   });
   return onnx.ModelProto.encode(proto).finish();
 }
