@@ -146,7 +146,8 @@ async function main(): Promise<void> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'ved-bench-sessions-'));
   try {
     const env = { ...process.env, VED_SESSION_CACHE: cacheDir };
-    const cli = [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'ocr', image, '--layout', 'none'];
+    // As the ved command starts node (its #! line).
+    const cli = ['--single-threaded-gc', join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'ocr', image, '--layout', 'none'];
     const cold = timeProcess(process.execPath, cli, env);
     console.log(`\nbundled model as a process: ved ocr ${image} --layout none → ${JSON.stringify(cold.stdout)}; first run (cache miss) ${f2(cold.seconds)} s`);
     if (tess.error || tess.status !== 0) {
