@@ -21,11 +21,13 @@ let modelDir: string;
 
 function pixels(model: VisionEncoderDecoderModel, seed: number): Tensor {
   const enc = model.config.encoder;
-  const size = enc.image_size as number;
-  const n = 2 * 3 * size * size;
+  const size = enc.image_size as number | number[];
+  const [h, w] = Array.isArray(size) ? size : [size, size];
+  const c = (enc.num_channels as number | undefined) ?? 3;
+  const n = 2 * c * h! * w!;
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.731 + seed);
-  return new Tensor('float32', data, [2, 3, size, size]);
+  return new Tensor('float32', data, [2, c, h!, w!]);
 }
 
 const OPTS = { max_new_tokens: 6, return_dict_in_generate: true, output_scores: true } as const;
@@ -163,6 +165,21 @@ describe('session cache', () => {
     assert.deepEqual(await run(await VisionEncoderDecoderModel.from_pretrained(modelDir)), reference);
     assert.deepEqual(entries(), [a, b].sort());
     assert.deepEqual(leftovers(), []);
+  });
+
+  test('every fixture architecture: a cache hit generates what the uncached sessions do (greedy and beams, float32 and int8)', async () => {
+    const models = join(FIXTURES, 'hf', 'models');
+    for (const name of readdirSync(models).filter((n) => existsSync(join(models, n, 'model', 'config.json')))) {
+      const dir = join(models, name, 'model');
+      for (const dtype of [undefined, 'int8'] as const) {
+        for (const options of [{}, { num_beams: 2 }]) {
+          const reference = await uncached(dir, options, { dtype });
+          await run(await VisionEncoderDecoderModel.from_pretrained(dir, { dtype }), options); // fills the cache
+          const hit = await VisionEncoderDecoderModel.from_pretrained(dir, { dtype });
+          assert.deepEqual(await run(hit, options), reference, `${name} ${dtype ?? 'float32'} ${JSON.stringify(options)}`);
+        }
+      }
+    }
   });
 
   test('two models missing the same entries at once leave one complete entry each', async () => {
