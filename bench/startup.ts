@@ -1,5 +1,7 @@
-// `npm run bench:startup [-- --runs N] [--skip-trocr]`: what the first text costs, and the memory
-// a loaded model holds, as ratios measured in this one run.
+// `npm run bench:startup [-- --runs N] [--skip-trocr] [--baseline DIR]`: what the first text
+// costs, and the memory a loaded model holds, as ratios measured in this one run. --baseline: the
+// root of another built checkout of this package (e.g. a worktree of main after `npm run build`),
+// measured by the same children in the same run: before and after side by side.
 //
 // - TrOCR-base shape (ViT-B/16 at 384 + TrOCR decoder d 1024, 12 layers, random weights, made
 //   once from its config into the OS temp folder and reused): in a fresh process each,
@@ -18,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildConfig, modelSpecs } from './models.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,11 +37,12 @@ interface ChildResult {
   sources: string[];
 }
 
-/** Runs in a fresh process: load, first greedy, steady greedy ×2, beam-4; RSS at the end. */
-async function child(modelDir: string): Promise<void> {
-  const { Tensor } = await import('../src/runtime/tensor.js');
+/** Runs in a fresh process: load, first greedy, steady greedy ×2, beam-4; RSS at the end. `dist`: whose library. */
+async function child(modelDir: string, dist: string): Promise<void> {
+  const lib = (path: string) => pathToFileURL(join(dist, 'src', path)).href;
+  const { Tensor } = (await import(lib('runtime/tensor.js'))) as typeof import('../src/runtime/tensor.js');
   const t0 = performance.now();
-  const { VisionEncoderDecoderModel } = await import('../src/models/vision_encoder_decoder.js');
+  const { VisionEncoderDecoderModel } = (await import(lib('models/vision_encoder_decoder.js'))) as typeof import('../src/models/vision_encoder_decoder.js');
   const model = await VisionEncoderDecoderModel.from_pretrained(modelDir);
   const t1 = performance.now();
   const enc = model.config.encoder;
@@ -62,7 +65,7 @@ async function child(modelDir: string): Promise<void> {
   const beam_s = (performance.now() - b) / 1000;
   let weight_bytes = 0;
   for (const name of model.store.used) weight_bytes += model.store.tensors.get(name)!.size * 4;
-  const sessionModule = await import('../src/runtime/session.js');
+  const sessionModule = (await import(lib('runtime/session.js'))) as Partial<typeof import('../src/runtime/session.js')>;
   const out: ChildResult = {
     from_pretrained_s: (t1 - t0) / 1000,
     first_s: (t2 - t1) / 1000,
@@ -70,13 +73,13 @@ async function child(modelDir: string): Promise<void> {
     beam_s,
     rss_bytes: process.memoryUsage().rss,
     weight_bytes,
-    sources: [sessionModule.lastSessionSource],
+    sources: [sessionModule.lastSessionSource ?? 'built'],
   };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-function runChild(modelDir: string, cache: string): ChildResult {
-  const r = spawnSync(process.execPath, [SELF, '--child', modelDir], {
+function runChild(modelDir: string, cache: string, dist = join(ROOT, 'dist')): ChildResult {
+  const r = spawnSync(process.execPath, [SELF, '--child', modelDir, dist], {
     encoding: 'utf8',
     env: { ...process.env, VED_SESSION_CACHE: cache },
     maxBuffer: 1 << 24,
@@ -111,7 +114,12 @@ function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { sec
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--child') return child(args[1]!);
+  if (args[0] === '--child') return child(args[1]!, args[2]!);
+  const baseAt = args.indexOf('--baseline');
+  const baseline = baseAt >= 0 ? args[baseAt + 1] : undefined;
+  if (baseline !== undefined && !existsSync(join(baseline, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error(`bench:startup: --baseline ${baseline} has no dist/src/cli/main.js (run npm run build there)`);
+  }
   const runsAt = args.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 7;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('bench:startup: --runs takes a positive integer');
@@ -128,6 +136,7 @@ async function main(): Promise<void> {
         ['warm', runChild(modelDir, cacheDir)],
         ['off', runChild(modelDir, 'off')],
         ['warm', runChild(modelDir, cacheDir)],
+        ...(baseline ? ([['base', runChild(modelDir, cacheDir, join(baseline, 'dist'))]] as [string, ChildResult][]) : []),
       ];
       for (const [name, r] of rows) {
         const steady = Math.min(...r.steady_s);
@@ -135,6 +144,7 @@ async function main(): Promise<void> {
           `${name.padEnd(5)} | ${f2(r.from_pretrained_s).padStart(17)} | ${f2(r.first_s).padStart(12)} | ${f2(steady).padStart(8)} | ${f2((r.from_pretrained_s + r.first_s) / steady).padStart(18)}× | ${f2(r.beam_s).padStart(8)} | ${f2(r.rss_bytes / 1e9).padStart(6)} | ${f2(r.rss_bytes / r.weight_bytes)}×`,
         );
       }
+      if (baseline) console.log(`base: ${baseline}, as it is built`);
       console.log(`weights: ${f2(rows[0]![1].weight_bytes / 1e9)} GB float32; targets: (load+first)/steady ≤ 3 warm, RSS/weights ≤ 1.6; load average ${load()}`);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
@@ -157,15 +167,18 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     const off: number[] = [];
     const theirs: number[] = [];
+    const base: number[] = [];
+    const baseCli = baseline ? [cli[0]!, join(baseline, 'dist', 'src', 'cli', 'main.js'), ...cli.slice(2)] : null;
     for (let i = 0; i < runs; i++) {
       ours.push(timeProcess(process.execPath, cli, env).seconds);
       theirs.push(timeProcess('tesseract', [image, 'stdout', '--psm', '7'], process.env).seconds);
       off.push(timeProcess(process.execPath, cli, { ...process.env, VED_SESSION_CACHE: 'off' }).seconds);
+      if (baseCli) base.push(timeProcess(process.execPath, baseCli, process.env).seconds);
     }
     const o = median(ours);
     const t = median(theirs);
-    console.log(`medians of ${runs}, interleaved: ved ocr ${f2(o)} s (cache off: ${f2(median(off))} s), tesseract --psm 7 ${f2(t)} s (${tess.stdout.split('\n')[0]})`);
-    console.log(`ours / tesseract: ${f2(o / t)}× (cache off: ${f2(median(off) / t)}×; target ≤ 1.35); load average ${load()}`);
+    console.log(`medians of ${runs}, interleaved: ved ocr ${f2(o)} s (cache off: ${f2(median(off))} s${baseCli ? `, base: ${f2(median(base))} s` : ''}), tesseract --psm 7 ${f2(t)} s (${tess.stdout.split('\n')[0]})`);
+    console.log(`ours / tesseract: ${f2(o / t)}× (cache off: ${f2(median(off) / t)}×${baseCli ? `; base: ${f2(median(base) / t)}×` : ''}; target ≤ 1.35); load average ${load()}`);
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
