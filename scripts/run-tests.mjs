@@ -17,6 +17,6 @@ const files = walk('dist/test').filter((f) => filters.length === 0 || filters.so
 if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
 // The suite's optimised sessions go to a cache of its own, not the user's (~/.cache): reused
 // between runs, and the tests that exercise the cache set their own folders.
-const env = { ...process.env, VED_SESSION_CACHE: process.env.VED_SESSION_CACHE ?? join('node_modules', '.cache', 'ved-test-sessions') };
+const env = { ...process.env, VED_SESSION_CACHE: process.env.VED_SESSION_CACHE ?? join(process.cwd(), 'node_modules', '.cache', 'ved-test-sessions') };
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);
