@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { arch, availableParallelism, cpus, homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -121,7 +122,7 @@ const MODEL_FILE = 'model.onnx';
 const DATA_FILE = `${MODEL_FILE}.data`;
 const ENTRY_FILE = 'entry.json';
 /** How much of each end of the data file entry.json fingerprints (the whole is too big to hash on every load). */
-const EDGE = 1 << 20;
+const EDGE = 1 << 16;
 const TEMPORARY = /^\.tmp-(\d+)-[0-9a-f]{12}$/;
 
 interface EntryRecord {
@@ -297,6 +298,7 @@ function defaultModelCache(): ModelCache | null {
 }
 
 let modelCache: ModelCache | null | undefined;
+let onnxProtoModule: ReturnType<Environment['onnxProto']> | undefined;
 
 export const env: Environment = {
   name: 'node',
@@ -327,6 +329,11 @@ export const env: Environment = {
       ...(Object.keys(session).length ? { extra: { session } } : {}),
       ...extraTop,
     };
+  },
+  onnxProto() {
+    // A CommonJS package: require() loads it synchronously, so toOnnx stays synchronous.
+    onnxProtoModule ??= createRequire(import.meta.url)('onnx-proto') as ReturnType<Environment['onnxProto']>;
+    return onnxProtoModule;
   },
   get modelCache() {
     if (modelCache === undefined) modelCache = defaultModelCache();

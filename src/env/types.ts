@@ -6,6 +6,7 @@
 // This is the bottom layer: it imports no other part of the library.
 
 import type * as ortTypes from 'onnxruntime-node';
+import type onnxProtoTypes from 'onnx-proto';
 
 /** The ONNX Runtime API both onnxruntime-node and onnxruntime-web export. */
 export interface Engine {
@@ -74,6 +75,11 @@ export interface Environment {
   setDefaultThreads(n: number): void;
   /** Session options for the engine (threads, optimisation, spinning), in its own terms. */
   sessionOptions(o: EngineOptions): ortTypes.InferenceSession.SessionOptions;
+  /**
+   * The protobuf classes of onnx.proto (onnx-proto), loaded on first use: importing them takes
+   * a `ved ocr` process 70–100 ms, and a session from the cache never serialises a graph.
+   */
+  onnxProto(): typeof onnxProtoTypes;
   /** The cache of optimised sessions, or null where there is none (a browser; turned off). */
   readonly modelCache: ModelCache | null;
   /** Where the cache of optimised sessions lives from now on; null turns it off. */

@@ -1,13 +1,15 @@
 // Serialise a Graph to an ONNX ModelProto (opset 17) with onnx-proto, the protobuf classes
 // generated from onnx.proto. Branches of If nodes become GraphProto attributes.
 
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
+import { env } from '../env/index.js';
 import { Tensor } from '../runtime/tensor.js';
 import { type AttrValue, type Graph, type Node, type Subgraph, type Sym } from './graph.js';
 import { OPSET, onnxTypeOf } from './ops.js';
 
-const { onnx } = onnxProto;
-const AT = onnx.AttributeProto.AttributeType;
+// onnx.proto's AttributeProto.AttributeType, as numbers: the protobuf classes are loaded only to
+// encode (describeOnnx needs none of them).
+const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 /** Initializers to write without their data (name, dtype and dims only): a description of the graph for a cache key. */
 type OmitData = ((name: string, t: Tensor) => boolean) | null;
@@ -123,13 +125,22 @@ function graphProto(graph: Graph, outputs: [string, Sym][], name: string, omit: 
  * The ONNX bytes of the part of `graph` needed for `outputs` (a name → Sym map: the keys become
  * the output names). Nodes, inputs and initializers nothing depends on are left out.
  */
-export function toOnnx(graph: Graph, outputs: Record<string, Sym>, options: { omitData?: OmitData } = {}): Uint8Array {
+export function toOnnx(graph: Graph, outputs: Record<string, Sym>): Uint8Array {
+  const { onnx } = env.onnxProto();
+  return onnx.ModelProto.encode(onnx.ModelProto.create(describeOnnx(graph, outputs))).finish();
+}
+
+/**
+ * The ModelProto toOnnx encodes, as plain objects; `omitData` leaves out the bytes of the
+ * initializers it picks (name, dtype and dims stay): with the weights left out, a description
+ * of the graph for a cache key.
+ */
+export function describeOnnx(graph: Graph, outputs: Record<string, Sym>, options: { omitData?: OmitData } = {}): onnxProto.onnx.IModelProto {
   if (graph.parent) throw new Error('toOnnx: serialise the top-level graph, not a branch');
-  const proto = onnx.ModelProto.create({
+  return {
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }, { domain: 'com.microsoft', version: 1 }],
     producerName: 'vision-encoder-decoder',
     graph: graphProto(graph, Object.entries(outputs), 'graph', options.omitData ?? null),
-  });
-  return onnx.ModelProto.encode(proto).finish();
+  };
 }

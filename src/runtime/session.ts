@@ -5,7 +5,7 @@
 import type * as ort from 'onnxruntime-node';
 import { env } from '../env/index.js';
 import { type DType, type Graph, type Shape, type Sym } from '../graph/graph.js';
-import { toOnnx } from '../graph/onnx.js';
+import { describeOnnx, toOnnx } from '../graph/onnx.js';
 import { lazySource, Tensor } from './tensor.js';
 
 export interface SessionOptions {
@@ -174,13 +174,19 @@ export class CompiledGraph {
  */
 function sessionKey(cache: NonNullable<typeof env.modelCache>, graph: Graph, outputs: Record<string, Sym>, options: CreateOptions): string {
   const weights: [string, Tensor][] = [];
-  const structure = toOnnx(graph, outputs, {
+  const model = describeOnnx(graph, outputs, {
     omitData: (name, t) => {
       if (!graph.params.has(name)) return false;
       weights.push([name, t]);
       return true;
     },
   });
+  // Bytes (constants' data) as hex: JSON would spell a Uint8Array out index by index.
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  // Numbers JSON cannot tell apart (NaN, ±Infinity are all null; -0 is 0) spelled out.
+  const structure = JSON.stringify(model, (_, v: unknown) =>
+    v instanceof Uint8Array ? `bytes:${hex(v)}` : typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `number:${Object.is(v, -0) ? '-0' : v}` : v,
+  );
   const parts: (string | Uint8Array)[] = [cache.identity, options.optimization ?? 'all', options.cacheTag ?? '', structure];
   for (const [name, t] of weights) {
     parts.push(name);
