@@ -6,20 +6,32 @@
 // To add one (train, export, ...): write src/cli/<name>.ts exporting a Command and add it to
 // COMMANDS below; help, dispatch and error handling need nothing else.
 
-import { caption } from './caption.js';
-import { demo } from './demo.js';
 import { EXIT_FAILURE, EXIT_USAGE, packageVersion, UsageError, type Command } from './common.js';
-import { evaluate } from './eval.js';
-import { exportCommand } from './export.js';
-import { info } from './info.js';
-import { ocr } from './ocr.js';
-import { serve } from './serve.js';
-import { synth } from './synth.js';
-import { train } from './train.js';
 
-export const COMMANDS: readonly Command[] = [ocr, caption, info, evaluate, synth, train, exportCommand, serve, demo];
+/**
+ * Each command's module, imported only when that command runs: `ved ocr` on one image does not
+ * pay for synth's fonts and sharp, export's or train's modules (about 0.3 s of imports).
+ */
+const COMMAND_MODULES: Readonly<Record<string, () => Promise<Command>>> = {
+  ocr: async () => (await import('./ocr.js')).ocr,
+  caption: async () => (await import('./caption.js')).caption,
+  info: async () => (await import('./info.js')).info,
+  eval: async () => (await import('./eval.js')).evaluate,
+  synth: async () => (await import('./synth.js')).synth,
+  train: async () => (await import('./train.js')).train,
+  export: async () => (await import('./export.js')).exportCommand,
+  serve: async () => (await import('./serve.js')).serve,
+  demo: async () => (await import('./demo.js')).demo,
+};
+const NAMES = Object.keys(COMMAND_MODULES);
 
-function mainHelp(): string {
+/** Every command, loaded (for the help text). */
+export async function commands(): Promise<Command[]> {
+  return Promise.all(NAMES.map((n) => COMMAND_MODULES[n]!()));
+}
+
+async function mainHelp(): Promise<string> {
+  const COMMANDS = await commands();
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `Usage: ved <command> [options]
 
@@ -40,9 +52,9 @@ export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     // `ved help CMD` as a courtesy alias of `ved CMD --help`.
-    const cmd = first === 'help' && rest[0] ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    if (first === 'help' && rest[0] && !cmd) throw new UsageError(`ved: unknown command '${rest[0]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
-    process.stdout.write(cmd ? cmd.help : mainHelp());
+    const load = first === 'help' && rest[0] && Object.hasOwn(COMMAND_MODULES, rest[0]) ? COMMAND_MODULES[rest[0]] : undefined;
+    if (first === 'help' && rest[0] && !load) throw new UsageError(`ved: unknown command '${rest[0]}' (commands: ${NAMES.join(', ')})`);
+    process.stdout.write(load ? (await load()).help : await mainHelp());
     return first === undefined ? EXIT_USAGE : 0;
   }
   if (first === '-v' || first === '--version') {
@@ -50,8 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (first.startsWith('-')) throw new UsageError(`ved: unknown option ${first} (see 'ved --help')`);
-  const command = COMMANDS.find((c) => c.name === first);
-  if (!command) throw new UsageError(`ved: unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see 'ved --help')`);
+  const load = Object.hasOwn(COMMAND_MODULES, first) ? COMMAND_MODULES[first] : undefined;
+  if (!load) throw new UsageError(`ved: unknown command '${first}' (commands: ${NAMES.join(', ')}; see 'ved --help')`);
+  const command = await load();
   return command.run(rest).catch((e: unknown) => {
     // Errors from the library name the file or option but not the command: say which ran.
     if (e instanceof Error && !e.message.startsWith('ved')) e.message = `ved ${command.name}: ${e.message}`;

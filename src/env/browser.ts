@@ -11,6 +11,7 @@
 // premultiplied pixels, so colour under partial transparency is rounded; opaque pixels (every
 // scanned or rendered page) come back as PIL reads them.
 
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-web/wasm';
 import type { DecodedPixels, Engine, EngineOptions, Environment, ReadOptions } from './types.js';
 
@@ -119,6 +120,12 @@ export const env: Environment = {
     prepareEngine();
     return { executionProviders: ['wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential' };
   },
+  onnxProto() {
+    return onnxProto;
+  },
+  // ORT-web neither saves optimised models nor maps files: every session is built from its graph.
+  modelCache: null,
+  setModelCacheDir() {},
   diskHubCache: false,
   asUrl(location: string) {
     if (/^https?:\/\//i.test(location)) return new URL(location);

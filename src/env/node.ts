@@ -1,13 +1,19 @@
 // The Node side of the environment boundary (src/env/types.ts): onnxruntime-node, files on disk,
 // sharp (libvips) for image decoding.
 
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { arch, availableParallelism, cpus, homedir } from 'node:os';
+import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
-import type { DecodedPixels, Engine, EngineOptions, Environment, ReadOptions } from './types.js';
+import type { default as Sharp } from 'sharp';
+import { decodeSimplePng, simplePngSize } from './png.js';
+import type { DecodedPixels, Engine, EngineOptions, Environment, ModelCache, ReadOptions } from './types.js';
 
 let defaultThreads = 0;
+let sharpModule: Promise<typeof Sharp> | undefined;
 
 const FORMATS = 'JPEG, PNG, WebP, GIF, TIFF or BMP';
 
@@ -17,7 +23,21 @@ const FORMATS = 'JPEG, PNG, WebP, GIF, TIFF or BMP';
  * unpremultiplied. 16-bit greyscale is clipped at 255 (PIL's I;16 → RGB), other 16-bit samples
  * keep their high byte (PIL's ';16B' unpacking), CMYK is converted with PIL's naive formula.
  */
-async function decodeImage(bytes: Uint8Array, name: string, checkSize: (width: number, height: number) => void): Promise<DecodedPixels> {
+async function decodeImage(bytes: Uint8Array, name: string, checkSizeOnce: (width: number, height: number) => void): Promise<DecodedPixels> {
+  let checked = false;
+  const checkSize = (width: number, height: number) => {
+    if (!checked) checkSizeOnce(width, height);
+    checked = true;
+  };
+  const png = simplePngSize(bytes);
+  if (png) {
+    checkSize(png.width, png.height);
+    const pixels = decodeSimplePng(bytes);
+    if (pixels) return pixels;
+  }
+  // Loaded on first use: libvips takes a quarter of a second to load, and most PNGs never need it.
+  sharpModule ??= import('sharp').then((m) => m.default);
+  const sharp = await sharpModule;
   // Read the header first so the pixel limit applies before any decoding.
   const open = () => sharp(bytes, { ignoreIcc: true, limitInputPixels: false, autoOrient: false });
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
@@ -95,6 +115,191 @@ async function fetchBytes(url: string, o: ReadOptions): Promise<Uint8Array> {
   return bytes;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The cache of optimised sessions
+
+const MODEL_FILE = 'model.onnx';
+const DATA_FILE = `${MODEL_FILE}.data`;
+const ENTRY_FILE = 'entry.json';
+/** How much of each end of the data file entry.json fingerprints (the whole is too big to hash on every load). */
+const EDGE = 1 << 16;
+const TEMPORARY = /^\.tmp-(\d+)-[0-9a-f]{12}$/;
+
+interface EntryRecord {
+  key: string;
+  identity: string;
+  files: { name: string; size: number; sha256: string }[];
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** sha256 of the whole file, or for the data file of its first and last EDGE bytes. */
+function fingerprintFile(path: string): { size: number; sha256: string } {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (basename(path) !== DATA_FILE || size <= 2 * EDGE) return { size, sha256: sha256(fs.readFileSync(fd)) };
+    const buf = Buffer.alloc(2 * EDGE);
+    fs.readSync(fd, buf, 0, EDGE, 0);
+    fs.readSync(fd, buf, EDGE, EDGE, size - EDGE);
+    return { size, sha256: sha256(buf) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Rename first, then delete: a process that is reading the entry keeps its open files, and no one sees half a folder. */
+function removeEntryDir(root: string, dir: string): void {
+  const trash = join(root, `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    fs.renameSync(dir, trash);
+  } catch {
+    return; // already gone (another process discarded it)
+  }
+  fs.rmSync(trash, { recursive: true, force: true });
+}
+
+/** The CPU as ORT's kernels see it: the same model name and instruction sets give the same optimised graph. */
+function cpuIdentity(): string {
+  try {
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const line = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1] ?? '';
+    return `${arch()}|${line('model name')}|${line('flags')}`;
+  } catch {
+    return `${arch()}|${cpus()[0]?.model ?? 'unknown'}`;
+  }
+}
+
+function libraryVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+    return `${pkg.name}@${pkg.version}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+class DiskModelCache implements ModelCache {
+  private identityMemo: string | null = null;
+
+  constructor(readonly dir: string) {}
+
+  get identity(): string {
+    this.identityMemo ??= JSON.stringify({ ort: (ort.env as { versions?: Record<string, string> }).versions ?? null, cpu: cpuIdentity(), library: libraryVersion() });
+    return this.identityMemo;
+  }
+
+  key(parts: (string | Uint8Array)[]): string {
+    const h = createHash('sha256');
+    for (const p of parts) {
+      const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+      h.update(`${typeof p === 'string' ? 's' : 'b'}${bytes.byteLength}:`);
+      h.update(bytes);
+    }
+    return h.digest('hex');
+  }
+
+  private entryDir(key: string): string {
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`model cache: a key must be 64 hex digits, got ${JSON.stringify(key)}`);
+    return join(this.dir, key);
+  }
+
+  find(key: string): string | null {
+    const dir = this.entryDir(key);
+    if (!fs.existsSync(dir)) return null;
+    if (this.valid(key, dir)) return join(dir, MODEL_FILE);
+    removeEntryDir(this.dir, dir);
+    return null;
+  }
+
+  private valid(key: string, dir: string): boolean {
+    try {
+      const rec = JSON.parse(fs.readFileSync(join(dir, ENTRY_FILE), 'utf8')) as EntryRecord;
+      if (rec.key !== key || rec.identity !== this.identity || !Array.isArray(rec.files) || !rec.files.some((f) => f.name === MODEL_FILE)) return false;
+      for (const f of rec.files) {
+        if (f.name !== basename(f.name)) return false;
+        const p = join(dir, f.name);
+        if (fs.statSync(p).size !== f.size) return false;
+        if (fingerprintFile(p).sha256 !== f.sha256) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async publish(key: string, write: (modelPath: string) => Promise<void>): Promise<string> {
+    const final = this.entryDir(key);
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.removeStaleTemporaries();
+    const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    fs.mkdirSync(tmp);
+    try {
+      await write(join(tmp, MODEL_FILE));
+      const files = fs.readdirSync(tmp).sort().map((name) => ({ name, ...fingerprintFile(join(tmp, name)) }));
+      const rec: EntryRecord = { key, identity: this.identity, files };
+      fs.writeFileSync(join(tmp, ENTRY_FILE), JSON.stringify(rec, null, 1));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          fs.renameSync(tmp, final);
+          return join(final, MODEL_FILE);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt > 0) throw e;
+          // Another process published this key first: theirs is as good as ours, if complete.
+          const theirs = this.find(key);
+          if (theirs) {
+            fs.rmSync(tmp, { recursive: true, force: true });
+            return theirs;
+          }
+        }
+      }
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  discard(key: string): void {
+    removeEntryDir(this.dir, this.entryDir(key));
+  }
+
+  /** Temporary folders of writers that died (SIGKILL leaves them), and trash a dead process left. */
+  private removeStaleTemporaries(): void {
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = TEMPORARY.exec(name) ?? /^\.trash-(\d+)-[0-9a-f]{12}$/.exec(name);
+      if (!m || Number(m[1]) === process.pid || processIsAlive(Number(m[1]))) continue;
+      fs.rmSync(join(this.dir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * VED_SESSION_CACHE: a folder, or 'off'. Default: $XDG_CACHE_HOME (or ~/.cache) /
+ * vision-encoder-decoder/sessions.
+ */
+function defaultModelCache(): ModelCache | null {
+  const setting = process.env['VED_SESSION_CACHE'];
+  if (setting === 'off' || setting === '0') return null;
+  if (setting) return new DiskModelCache(setting);
+  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  return new DiskModelCache(join(base, 'vision-encoder-decoder', 'sessions'));
+}
+
+let modelCache: ModelCache | null | undefined;
+let onnxProtoModule: ReturnType<Environment['onnxProto']> | undefined;
+
 export const env: Environment = {
   name: 'node',
   engine: ort as unknown as Engine,
@@ -102,14 +307,40 @@ export const env: Environment = {
     defaultThreads = n;
   },
   sessionOptions(o: EngineOptions) {
+    const session: Record<string, string> = o.spinAfterRun ? {} : { force_spinning_stop: '1' };
+    const extraTop: { logSeverityLevel?: 0 | 1 | 2 | 3 | 4 } = {};
+    const optimizedModelFilePath = o.saveCacheEntry ?? o.optimizedModelFilePath;
+    if (o.saveCacheEntry) {
+      // Initializers in a file beside the graph: loading maps it rather than parsing and copying them.
+      session['optimized_model_external_initializers_file_name'] = basename(o.saveCacheEntry) + '.data';
+      session['optimized_model_external_initializers_min_size_in_bytes'] = '1024';
+      // Not session.save_external_prepacked_constant_initializers: with ORT 1.30 it loaded
+      // TrOCR-base's encoder 3× faster, but int8 sessions saved so generated wrong tokens and a
+      // BEiT + RoBERTa fixture crashed (SIGSEGV) in its first run.
+      // ORT warns that the saved graph fits this CPU only; the cache key names the CPU.
+      Object.assign(extraTop, { logSeverityLevel: 3 });
+    }
     return {
       intraOpNumThreads: o.threads ?? (defaultThreads || availableParallelism()),
       interOpNumThreads: 1,
       graphOptimizationLevel: o.optimization ?? 'all',
       executionMode: 'sequential',
-      ...(o.optimizedModelFilePath ? { optimizedModelFilePath: o.optimizedModelFilePath } : {}),
-      ...(o.spinAfterRun ? {} : { extra: { session: { force_spinning_stop: '1' } } }),
+      ...(optimizedModelFilePath ? { optimizedModelFilePath } : {}),
+      ...(Object.keys(session).length ? { extra: { session } } : {}),
+      ...extraTop,
     };
+  },
+  onnxProto() {
+    // A CommonJS package: require() loads it synchronously, so toOnnx stays synchronous.
+    onnxProtoModule ??= createRequire(import.meta.url)('onnx-proto') as ReturnType<Environment['onnxProto']>;
+    return onnxProtoModule;
+  },
+  get modelCache() {
+    if (modelCache === undefined) modelCache = defaultModelCache();
+    return modelCache;
+  },
+  setModelCacheDir(dir: string | null) {
+    modelCache = dir === null ? null : new DiskModelCache(dir);
   },
   diskHubCache: true,
   asUrl(location: string) {

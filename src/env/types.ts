@@ -6,6 +6,7 @@
 // This is the bottom layer: it imports no other part of the library.
 
 import type * as ortTypes from 'onnxruntime-node';
+import type onnxProtoTypes from 'onnx-proto';
 
 /** The ONNX Runtime API both onnxruntime-node and onnxruntime-web export. */
 export interface Engine {
@@ -15,9 +16,36 @@ export interface Engine {
 
 export interface EngineOptions {
   threads?: number;
+  /** Save the optimised model here as a cache entry: graph in this file, initializers in `<file>.data` beside it. */
+  saveCacheEntry?: string;
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   optimizedModelFilePath?: string;
   spinAfterRun?: boolean;
+}
+
+/**
+ * A folder of ONNX Runtime sessions as ORT optimised them (graph in model.onnx, initializers in
+ * model.onnx.data, which ORT maps instead of copying), by key. Entries appear whole or not at all:
+ * each is written under a temporary name and renamed into place; an entry that is incomplete,
+ * altered or unloadable is removed and built again.
+ */
+export interface ModelCache {
+  /** The folder (for messages and tests). */
+  readonly dir: string;
+  /** What else a saved optimised model depends on: the engine's version, the CPU, this library's version. */
+  readonly identity: string;
+  /** An entry key: sha256 (hex) of the parts in order, each length-prefixed. */
+  key(parts: (string | Uint8Array)[]): string;
+  /** The model file of the complete entry `key`, or null; an entry that fails its checks is removed first. */
+  find(key: string): string | null;
+  /**
+   * Publish a new entry: `write(modelPath)` makes model.onnx (and its data file) in a fresh
+   * temporary folder, which is then renamed to `key`. If another process published `key` first,
+   * theirs is kept. Returns the entry's model file.
+   */
+  publish(key: string, write: (modelPath: string) => Promise<void>): Promise<string>;
+  /** Remove the entry `key` (it failed to load). */
+  discard(key: string): void;
 }
 
 /** Pixels as a decoder hands them over: interleaved, 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels. */
@@ -47,6 +75,15 @@ export interface Environment {
   setDefaultThreads(n: number): void;
   /** Session options for the engine (threads, optimisation, spinning), in its own terms. */
   sessionOptions(o: EngineOptions): ortTypes.InferenceSession.SessionOptions;
+  /**
+   * The protobuf classes of onnx.proto (onnx-proto), loaded on first use: importing them takes
+   * a `ved ocr` process 70–100 ms, and a session from the cache never serialises a graph.
+   */
+  onnxProto(): typeof onnxProtoTypes;
+  /** The cache of optimised sessions, or null where there is none (a browser; turned off). */
+  readonly modelCache: ModelCache | null;
+  /** Where the cache of optimised sessions lives from now on; null turns it off. */
+  setModelCacheDir(dir: string | null): void;
   /** Whether a hub model id resolves into a cache on disk (Node) rather than to a URL read by fetch. */
   readonly diskHubCache: boolean;
   /** `location` as an absolute http(s) URL when it names one here (a browser also resolves '/…', './…' against the page), else null. */

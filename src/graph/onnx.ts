@@ -1,15 +1,21 @@
 // Serialise a Graph to an ONNX ModelProto (opset 17) with onnx-proto, the protobuf classes
 // generated from onnx.proto. Branches of If nodes become GraphProto attributes.
 
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
+import { env } from '../env/index.js';
 import { Tensor } from '../runtime/tensor.js';
 import { type AttrValue, type Graph, type Node, type Subgraph, type Sym } from './graph.js';
 import { OPSET, onnxTypeOf } from './ops.js';
 
-const { onnx } = onnxProto;
-const AT = onnx.AttributeProto.AttributeType;
+// onnx.proto's AttributeProto.AttributeType, as numbers: the protobuf classes are loaded only to
+// encode (describeOnnx needs none of them).
+const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
-function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
+/** Initializers to write without their data (name, dtype and dims only): a description of the graph for a cache key. */
+type OmitData = ((name: string, t: Tensor) => boolean) | null;
+
+function tensorProto(name: string, t: Tensor, omit = false): onnxProto.onnx.ITensorProto {
+  if (omit) return { name, dims: t.dims, dataType: onnxTypeOf(t.type) };
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return { name, dims: t.dims, dataType: onnxTypeOf(t.type), rawData: bytes };
 }
@@ -78,7 +84,7 @@ function branchReads(b: Subgraph): Sym[] {
  * lists its inputs; a branch has none (it reads its parent's values by name) and holds only its
  * own constants, the weights living in the top-level graph.
  */
-function graphProto(graph: Graph, outputs: [string, Sym][], name: string): onnxProto.onnx.IGraphProto {
+function graphProto(graph: Graph, outputs: [string, Sym][], name: string, omit: OmitData = null): onnxProto.onnx.IGraphProto {
   const { nodes, needed } = prune(graph, outputs.map(([, s]) => s));
   const prefix = graph.parent ? `${name}/` : '';
 
@@ -111,7 +117,7 @@ function graphProto(graph: Graph, outputs: [string, Sym][], name: string): onnxP
     ],
     input: graph.parent ? [] : graph.inputs.filter((s) => needed.has(s)).map((s) => valueInfo(s)),
     output: outputInfos,
-    initializer: [...graph.initializers].filter(([n]) => neededNames.has(n)).map(([n, t]) => tensorProto(n, t)),
+    initializer: [...graph.initializers].filter(([n]) => neededNames.has(n)).map(([n, t]) => tensorProto(n, t, omit?.(n, t) ?? false)),
   };
 }
 
@@ -120,12 +126,21 @@ function graphProto(graph: Graph, outputs: [string, Sym][], name: string): onnxP
  * the output names). Nodes, inputs and initializers nothing depends on are left out.
  */
 export function toOnnx(graph: Graph, outputs: Record<string, Sym>): Uint8Array {
+  const { onnx } = env.onnxProto();
+  return onnx.ModelProto.encode(onnx.ModelProto.create(describeOnnx(graph, outputs))).finish();
+}
+
+/**
+ * The ModelProto toOnnx encodes, as plain objects; `omitData` leaves out the bytes of the
+ * initializers it picks (name, dtype and dims stay): with the weights left out, a description
+ * of the graph for a cache key.
+ */
+export function describeOnnx(graph: Graph, outputs: Record<string, Sym>, options: { omitData?: OmitData } = {}): onnxProto.onnx.IModelProto {
   if (graph.parent) throw new Error('toOnnx: serialise the top-level graph, not a branch');
-  const proto = onnx.ModelProto.create({
+  return {
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }, { domain: 'com.microsoft', version: 1 }],
     producerName: 'vision-encoder-decoder',
-    graph: graphProto(graph, Object.entries(outputs), 'graph'),
-  });
-  return onnx.ModelProto.encode(proto).finish();
+    graph: graphProto(graph, Object.entries(outputs), 'graph', options.omitData ?? null),
+  };
 }

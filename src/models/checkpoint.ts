@@ -12,7 +12,7 @@ import { loadSafetensorsFromBytes, loadStateDict, safetensorsHeaderOfBytes } fro
 const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
 
 export async function loadCheckpointWeights(pathOrId: string, options: ResolveOptions = {}): Promise<Map<string, Tensor>> {
-  if (await env.localKind(pathOrId)) return loadStateDict(pathOrId);
+  if (await env.localKind(pathOrId)) return loadStateDict(pathOrId, { lazy: true });
   for (const file of WEIGHT_FILES) {
     if (!(await fileExists(pathOrId, file, options))) continue;
     const local = await resolveFile(pathOrId, file, options);
@@ -21,9 +21,9 @@ export async function loadCheckpointWeights(pathOrId: string, options: ResolveOp
       // Bring every shard into the same snapshot folder, then read the index from there.
       const index = JSON.parse(readFileSync(local, 'utf8')) as { weight_map?: Record<string, string> };
       for (const shard of new Set(Object.values(index.weight_map ?? {}))) await resolveFile(pathOrId, shard, options);
-      return loadStateDict(local);
+      return loadStateDict(local, { lazy: true });
     }
-    return loadStateDict(local);
+    return loadStateDict(local, { lazy: true });
   }
   throw new Error(`${pathOrId}: no weights found (looked for ${WEIGHT_FILES.join(', ')})`);
 }

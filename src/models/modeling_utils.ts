@@ -122,10 +122,34 @@ export class ParamStore {
   /** Non-trainable tensors that checkpoints may carry (persistent buffers). */
   readonly buffers = new Set<string>();
   private readonly randn: () => number;
+  /**
+   * Weights were handed out (named_parameters, state_dict) and may be changed in place: their
+   * data must stay in memory from now on, even where it could be read again from its file.
+   */
+  private pinned = false;
 
   constructor(tensors?: Map<string, Tensor>, seed = 0) {
     if (tensors) for (const [k, v] of tensors) this.tensors.set(k, v);
     this.randn = normalSampler(seed);
+  }
+
+  pin(): void {
+    this.pinned = true;
+  }
+
+  /**
+   * Drop the in-memory data of weights that can be read again from their file (lazily loaded,
+   * unchanged): once ONNX Runtime sessions hold the weights, JavaScript need not hold them too.
+   * Does nothing after pin(). Returns the bytes released.
+   */
+  release(): number {
+    if (this.pinned) return 0;
+    let bytes = 0;
+    for (const t of this.tensors.values()) {
+      const had = Object.getOwnPropertyDescriptor(t, 'data')?.get === undefined;
+      if (t.release() && had) bytes += t.size * 4;
+    }
+    return bytes;
   }
 
   get(name: string, dims: number[], init: Init): Tensor {

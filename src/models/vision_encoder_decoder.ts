@@ -513,6 +513,7 @@ export class VisionEncoderDecoderModel {
 
   /** HF parameter names → weights (shared with the model: updating them in place changes the model). */
   named_parameters(): ParameterMap {
+    this.store.pin();
     const out = new ParameterMap(() => this.weights_changed());
     for (const name of this.store.used) {
       if (this.store.buffers.has(name)) continue;
@@ -543,6 +544,12 @@ export class VisionEncoderDecoderModel {
 
   /** The weights a checkpoint holds: every weight, and persistent buffers, without tied aliases. */
   state_dict(): Map<string, Tensor> {
+    this.store.pin();
+    return this.savedWeights();
+  }
+
+  /** state_dict() without pinning: save_pretrained only reads them. */
+  private savedWeights(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     for (const name of this.store.used) out.set(name, this.store.tensors.get(name)!);
     return out;
@@ -571,7 +578,7 @@ export class VisionEncoderDecoderModel {
       this.config.dtype = saved;
     }
     await this.generation_config.save_pretrained(dir);
-    let weights = this.state_dict();
+    let weights = this.savedWeights();
     if (dtype === 'float16') {
       const half = new Map<string, Tensor>();
       for (const [k, t] of weights) half.set(k, t.type === 'float32' ? new Tensor('float16', float32ToFloat16(t.data as Float32Array), [...t.dims]) : t);
@@ -680,8 +687,14 @@ export class VisionEncoderDecoderModel {
 
   /** Serialise and open a generation graph, quantizing its weight matrices first when dtype is int8. */
   private compileForGeneration(g: Graph, outputs: Record<string, Sym>, label: string, int8Kernel: Int8Kernel = 'dynamic'): Promise<CompiledGraph> {
-    if (this.inferenceDtype === 'int8') quantizeWeightsInt8(g, Object.values(outputs), int8Kernel);
-    return CompiledGraph.create(g, outputs, { label });
+    const int8 = this.inferenceDtype === 'int8';
+    // Quantization reads every weight: a session from the disk cache skips it (the tag keys it).
+    return CompiledGraph.create(g, outputs, {
+      label,
+      cache: true,
+      cacheTag: int8 ? `int8:${int8Kernel}` : 'float32',
+      beforeSerialize: int8 ? () => quantizeWeightsInt8(g, Object.values(outputs), int8Kernel) : undefined,
+    });
   }
 
   /** The encoder graph: pixel_values → each decoder layer's cross-attention K/V. */
@@ -740,6 +753,9 @@ export class VisionEncoderDecoderModel {
     }
     const encoder = await this.encoderSession();
     const step = await this.stepSession();
+    // The sessions hold the weights now; those that can be read again from their file need no
+    // second copy here (training, forward() and saving read them back when they need them).
+    this.store.release();
     const encOut = await encoder.run({ pixel_values });
     const cs = this.cacheShape();
     let rows = pixel_values.dims[0]!;

@@ -4,9 +4,9 @@
 
 import type * as ort from 'onnxruntime-node';
 import { env } from '../env/index.js';
-import { type Graph, type Sym } from '../graph/graph.js';
-import { toOnnx } from '../graph/onnx.js';
-import { Tensor } from './tensor.js';
+import { type DType, type Graph, type Shape, type Sym } from '../graph/graph.js';
+import { describeOnnx, toOnnx } from '../graph/onnx.js';
+import { lazySource, Tensor } from './tensor.js';
 
 export interface SessionOptions {
   /** Threads for one op; default every core. */
@@ -24,6 +24,31 @@ export interface SessionOptions {
    * took 38–51 ms with the encoder's threads spinning, 22–28 ms without.
    */
   spinAfterRun?: boolean;
+  /**
+   * Use the disk cache of optimised sessions (env.modelCache, where there is one). Default false:
+   * it pays where weights are baked in (generation), not for graphs fed their weights (training).
+   * A session loaded from it skips serialisation, ORT's graph optimisation and the copy of every
+   * initializer (ORT maps the entry's data file).
+   */
+  cache?: boolean;
+}
+
+export interface CreateOptions extends SessionOptions {
+  label?: string;
+  /** What else the session depends on that the graph does not show (e.g. 'int8:blockwise'): part of the cache key. */
+  cacheTag?: string;
+  /**
+   * Runs once, before the graph is serialised (never when the session comes from the cache):
+   * work on the weights that the key already covers through cacheTag, such as quantization.
+   */
+  beforeSerialize?: () => void;
+}
+
+/** An input as a run must feed it (the graph itself is not kept: it holds the weights). */
+export interface InputSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: Shape;
 }
 
 let optimizedModelsDir: string | null = null;
@@ -47,21 +72,50 @@ function fromOrt(t: ort.Tensor): Tensor {
   return new Tensor(t.type as Tensor['type'], t.data as Tensor['data'], t.dims as number[]);
 }
 
+/** How the last session of this process was opened (tests and benchmarks check it). */
+export let lastSessionSource: 'built' | 'cache' | 'cache-miss' = 'built';
+
 export class CompiledGraph {
   private constructor(
     private readonly session: ort.InferenceSession,
-    readonly inputs: Sym[],
+    readonly inputs: InputSpec[],
     readonly outputNames: string[],
     readonly label: string,
+    /** 'cache': loaded from the disk cache; 'cache-miss': built, saved to it, then loaded from it; 'built': from the graph only. */
+    readonly source: 'built' | 'cache' | 'cache-miss',
   ) {}
 
-  /** Serialise the part of `graph` that `outputs` needs and open an ORT session on it. */
-  static async create(graph: Graph, outputs: Record<string, Sym>, options: SessionOptions & { label?: string } = {}): Promise<CompiledGraph> {
-    const bytes = toOnnx(graph, outputs);
-    const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? `${optimizedModelsDir}/${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx` : undefined);
-    const session = await env.engine.InferenceSession.create(bytes, env.sessionOptions({ ...options, optimizedModelFilePath }));
-    const inputs = graph.inputs.filter((s) => session.inputNames.includes(s.name));
-    return new CompiledGraph(session, inputs, Object.keys(outputs), options.label ?? 'graph');
+  /**
+   * Open an ORT session on the part of `graph` that `outputs` needs: from the disk cache of
+   * optimised sessions when it has this graph with these weights, else by serialising the graph
+   * (and saving ORT's optimised version to the cache).
+   */
+  static async create(graph: Graph, outputs: Record<string, Sym>, options: CreateOptions = {}): Promise<CompiledGraph> {
+    let prepared = false;
+    const prepare = () => {
+      if (!prepared) options.beforeSerialize?.();
+      prepared = true;
+    };
+    const cache = env.modelCache;
+    let session: ort.InferenceSession | null = null;
+    let source: CompiledGraph['source'] = 'built';
+    if (cache && options.cache === true && !options.optimizedModelFilePath && !optimizedModelsDir && options.optimization !== 'disabled') {
+      try {
+        ({ session, source } = await openCached(cache, graph, outputs, options, prepare));
+      } catch (e) {
+        env.warn(`${options.label ?? 'graph'}: the session cache in ${cache.dir} failed (${(e as Error).message}); building the session without it`, 'SessionCacheWarning');
+      }
+    }
+    if (!session) {
+      prepare();
+      const bytes = toOnnx(graph, outputs);
+      const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? `${optimizedModelsDir}/${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx` : undefined);
+      session = await env.engine.InferenceSession.create(bytes, env.sessionOptions({ ...options, optimizedModelFilePath }));
+    }
+    const names = new Set(session.inputNames);
+    const inputs = graph.inputs.filter((s) => names.has(s.name)).map((s) => ({ name: s.name, dtype: s.dtype, shape: [...s.shape] }));
+    lastSessionSource = source;
+    return new CompiledGraph(session, inputs, Object.keys(outputs), options.label ?? 'graph', source);
   }
 
   /** The names of the inputs a run must feed. */
@@ -110,6 +164,66 @@ export class CompiledGraph {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * The cache key of a session: the graph as ONNX with the weights' bytes left out, each weight by
+ * the lasting name of its bytes when they are still only in their file (lazySource), else by its
+ * content; the options that shape ORT's optimised graph; and the cache's identity (ORT version,
+ * CPU, library version).
+ */
+function sessionKey(cache: NonNullable<typeof env.modelCache>, graph: Graph, outputs: Record<string, Sym>, options: CreateOptions): string {
+  const weights: [string, Tensor][] = [];
+  const model = describeOnnx(graph, outputs, {
+    omitData: (name, t) => {
+      if (!graph.params.has(name)) return false;
+      weights.push([name, t]);
+      return true;
+    },
+  });
+  // Bytes (constants' data) as hex: JSON would spell a Uint8Array out index by index.
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  // Numbers JSON cannot tell apart (NaN, ±Infinity are all null; -0 is 0) spelled out.
+  const structure = JSON.stringify(model, (_, v: unknown) =>
+    v instanceof Uint8Array ? `bytes:${hex(v)}` : typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `number:${Object.is(v, -0) ? '-0' : v}` : v,
+  );
+  const parts: (string | Uint8Array)[] = [cache.identity, options.optimization ?? 'all', options.cacheTag ?? '', structure];
+  for (const [name, t] of weights) {
+    parts.push(name);
+    const src = lazySource(t);
+    parts.push(src ?? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return cache.key(parts);
+}
+
+async function openCached(
+  cache: NonNullable<typeof env.modelCache>,
+  graph: Graph,
+  outputs: Record<string, Sym>,
+  options: CreateOptions,
+  prepare: () => void,
+): Promise<{ session: ort.InferenceSession; source: CompiledGraph['source'] }> {
+  const key = sessionKey(cache, graph, outputs, options);
+  // The saved graph is already optimised (for this CPU: the key says which): loading it again
+  // with optimisations on would only spend the time again.
+  const load = (path: string) => env.engine.InferenceSession.create(path, env.sessionOptions({ ...options, optimization: 'disabled' }));
+  const found = cache.find(key);
+  if (found) {
+    try {
+      return { session: await load(found), source: 'cache' };
+    } catch {
+      cache.discard(key); // it passed the checks but ORT refuses it: build it again
+    }
+  }
+  const path = await cache.publish(key, async (modelPath) => {
+    prepare();
+    const bytes = toOnnx(graph, outputs);
+    // This session only writes the entry: one loaded from the entry holds a single, mapped copy
+    // of the weights, where one made from the bytes holds the parsed model beside them.
+    const writer = await env.engine.InferenceSession.create(bytes, env.sessionOptions({ ...options, saveCacheEntry: modelPath }));
+    await writer.release();
+  });
+  return { session: await load(path), source: 'cache-miss' };
 }
 
 /**

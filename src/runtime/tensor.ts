@@ -82,7 +82,36 @@ export class Tensor {
   }
 
   get size(): number {
-    return this.data.length;
+    return numel(this.dims);
+  }
+
+  /**
+   * A tensor whose data is read on first use by `load` and may be dropped again (release()):
+   * a weight whose bytes sit in a file, held in memory only while something reads it in
+   * JavaScript. `source` names those bytes for good (file identity and offset), so a cache key
+   * can stand for the data without reading it.
+   */
+  static lazy(type: DataType, dims: readonly number[], load: () => TensorData, source: string): Tensor {
+    const t = Object.create(Tensor.prototype) as Tensor;
+    Object.defineProperty(t, 'type', { value: type, enumerable: true });
+    const n = numel(dims);
+    const checked = () => {
+      const d = load();
+      if (!(d instanceof ARRAY_OF[type]) || d.length !== n) throw new Error(`Tensor.lazy: the loader gave ${d.length} ${d.constructor.name} elements for ${type} [${dims.join(', ')}]`);
+      return d;
+    };
+    LAZY.set(t, { load: checked, source });
+    unload(t, checked);
+    Object.defineProperty(t, 'dims', { value: [...dims], enumerable: true });
+    return t;
+  }
+
+  /** Drop the data of a lazy tensor (it is read again on next use); false for any other tensor. */
+  release(): boolean {
+    const lazy = LAZY.get(this);
+    if (!lazy) return false;
+    if (Object.getOwnPropertyDescriptor(this, 'data')?.get === undefined) unload(this, lazy.load);
+    return true;
   }
 
   static zeros(type: DataType, dims: readonly number[]): Tensor {
@@ -116,6 +145,29 @@ export class Tensor {
   clone(): Tensor {
     return new Tensor(this.type, this.data.slice() as TensorData, this.dims);
   }
+}
+
+const LAZY = new WeakMap<Tensor, { load: () => TensorData; source: string }>();
+
+// 'data' stays an own enumerable property in both states (assert.deepStrictEqual compares it):
+// an accessor that reads and then turns itself into a plain value.
+function unload(t: Tensor, load: () => TensorData): void {
+  Object.defineProperty(t, 'data', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const data = load();
+      Object.defineProperty(t, 'data', { value: data, configurable: true, enumerable: true, writable: false });
+      return data;
+    },
+  });
+}
+
+/** The lasting name of a lazy tensor's bytes while they are not in memory (so unchanged), else null. */
+export function lazySource(t: Tensor): string | null {
+  const lazy = LAZY.get(t);
+  if (!lazy) return null;
+  return Object.getOwnPropertyDescriptor(t, 'data')?.get ? lazy.source : null;
 }
 
 /** The rows of an int64 [B, L] tensor of token ids (what generate returns), as numbers. */

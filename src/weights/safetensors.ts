@@ -51,6 +51,13 @@ export interface SafetensorsLoadOptions {
   float64ToFloat32?: boolean;
   /** Return F16 tensors as 'float16' Tensors holding the raw half bits. Default: widen to float32. */
   keepFloat16?: boolean;
+  /**
+   * float32 tensors are read from the file when first used, and may be dropped again
+   * (Tensor.release): a model whose sessions hold its weights keeps no second copy in JavaScript.
+   * A read checks that the file is still the one opened (device, inode, size, times) and throws
+   * if it changed. Other dtypes, which are converted, are read at once.
+   */
+  lazy?: boolean;
 }
 
 /** One tensor as the header describes it; offsets are relative to the start of the data section. */
@@ -257,6 +264,28 @@ function readHeaderFromFd(path: string, fd: number): SafetensorsHeader {
   return parseSafetensorsHeader(path, headerBytes, fileSize);
 }
 
+/** What identifies a file's content without reading it: device, inode, size, modification and change times. */
+function fileIdentity(st: fs.BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** A float32 tensor read from `path` on use, refusing a file that changed since `identity` was taken. */
+function lazyTensor(path: string, identity: string, dataStart: number, e: SafetensorsEntry): Tensor {
+  const load = () => {
+    const fd = fs.openSync(path, 'r');
+    try {
+      const now = fileIdentity(fs.fstatSync(fd, { bigint: true }));
+      if (now !== identity) throw new CheckpointError(path, `the file changed on disk since the model was loaded, so tensor ${JSON.stringify(e.name)} cannot be read again; load the model again`);
+      const { bytes, finish } = allocate(path, e);
+      readExactSync(fd, bytes, dataStart + e.dataOffsets[0], path, `tensor ${JSON.stringify(e.name)}`);
+      return finish({}).data;
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  return Tensor.lazy('float32', e.shape, load, `safetensors:${path}:${identity}:${dataStart + e.dataOffsets[0]}`);
+}
+
 /** Loads every tensor of a safetensors file (synchronously). */
 export function loadSafetensorsSync(path: string, options: SafetensorsLoadOptions = {}): LoadedSafetensors {
   const fd = fs.openSync(path, 'r');
@@ -304,7 +333,12 @@ export async function loadSafetensors(path: string, options: SafetensorsLoadOpti
   try {
     const header = await readHeaderFromHandle(path, fh);
     const tensors = new Map<string, Tensor>();
+    const identity = options.lazy ? fileIdentity(await fh.stat({ bigint: true })) : '';
     for (const e of header.entries) {
+      if (options.lazy && e.dtype === 'F32') {
+        tensors.set(e.name, lazyTensor(path, identity, header.dataStart, e));
+        continue;
+      }
       const { bytes, finish } = allocate(path, e);
       await readExact(fh, bytes, header.dataStart + e.dataOffsets[0], path, `tensor ${JSON.stringify(e.name)}`);
       tensors.set(e.name, finish(options));
