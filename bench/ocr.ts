@@ -35,6 +35,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface LineRow {
   file_name: string;
   text: string;
+  /** ui, sentence, name, price, date, code, email, url, or random characters (sets made before it: absent). */
+  text_kind?: string;
   font: string;
   family_kind: string;
   seen_design: boolean;
@@ -192,7 +194,7 @@ const CONDITIONS: Array<[string, (r: LineRow) => string]> = [
   // Long lines are sentences, URLs and addresses, cut into chunks: where a model that guesses
   // from the words it was trained on, rather than reads, shows it.
   ['length', (r) => (r.text.length < 15 ? '1-14 chars' : r.text.length < 30 ? '15-29 chars' : '30+ chars')],
-  ['text', (r) => (/^(https?:\/\/|www\.)|\.[a-z]{2,3}\/|@/.test(r.text) ? 'URL or e-mail' : /[a-z]{3,} [a-z]{3,} [a-z]{3,}/i.test(r.text) ? 'sentence (3+ words)' : 'other')],
+  ['text', (r) => r.text_kind ?? '(not recorded)'],
   ['font', (r) => r.font],
 ];
 

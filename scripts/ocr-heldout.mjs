@@ -2,12 +2,13 @@
 // fonts, colours and layouts that the OCR training never used, so that `npm run bench:ocr` measures
 // what a user's screenshot gets rather than how well the model fits its own renderer.
 //
-//   node scripts/ocr-heldout.mjs OUT [--seed N] [--lines N] [--pages N]
+//   node scripts/ocr-heldout.mjs OUT [--seed N] [--lines N] [--random-lines N] [--pages N]
 //   node scripts/ocr-heldout.mjs --fixtures DIR      # the small pages test/ocr_layout.test.ts reads
 //
 // OUT/lines: single lines, an imagefolder (images/*.png + metadata.jsonl: file_name, text and the
-//   conditions font, family_kind, seen_design, size_px, bold, italic, polarity, background,
-//   padding, degradation).
+//   conditions text_kind, font, family_kind, seen_design, size_px, bold, italic, polarity,
+//   background, padding, degradation); after the --lines lines (default 300), --random-lines
+//   (default 60) of random characters in the same conditions, text no model can guess.
 // OUT/pages: multi-line images (metadata.jsonl: file_name, kind, font, seen_design, polarity,
 //   lines [{text, box, ink}] in reading order; box [x0,y0,x1,y1) from getBoundingClientRect of
 //   the line's spans (their content areas, taller than the ink), ink the inked pixels inside it).
@@ -192,8 +193,23 @@ function lineText(rng) {
       email: () => email(rng),
       url: () => url(rng),
     }[kind]();
-    if (t.length >= 2 && t.length <= 45) return t;
+    if (t.length >= 2 && t.length <= 45) return { text: t, kind };
   }
+}
+
+/**
+ * Random characters, 4-30 of them with a space now and then: text that no model can guess from
+ * the words it was trained on, so it measures reading alone.
+ */
+function randomCharacters(rng) {
+  const sets = ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789', '.,:;-/()#$%&@!?+*=_'];
+  const n = rng.int(4, 30);
+  let t = '';
+  for (let i = 0; i < n; i++) {
+    if (t && !t.endsWith(' ') && i < n - 1 && rng.chance(0.12)) t += ' ';
+    else t += rng.pick([...sets[rng.weighted([[0, 45], [1, 20], [2, 23], [3, 12]])]]);
+  }
+  return t.trim();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,8 +350,10 @@ function lineSpec(rng, fonts) {
   const [fg, bg, fill] = lineColours(rng, polarity, background);
   const padding = rng.weighted([['tight', 1], ['normal', 3], ['generous', 1]]);
   const degradation = rng.weighted([['none', 5], ['blur', 1], ['noise', 1], ['jpeg', 1], ['skew', 1]]);
+  const { text, kind } = lineText(rng);
   return {
-    text: lineText(rng),
+    text,
+    text_kind: kind,
     font: font.family,
     family_kind: font.kind,
     seen_design: font.seen,
@@ -380,7 +398,11 @@ async function degrade(png, spec) {
   return sharp(out, { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toBuffer();
 }
 
-async function renderLines(page, rng, fonts, count, dir) {
+/**
+ * Draw `count` lines as images `start`, `start + 1`, ... and return their metadata rows. With
+ * `random`, each line's text is replaced by random characters (its style drawn as any line's).
+ */
+async function renderLines(page, rng, fonts, count, dir, { start = 0, random = false } = {}) {
   mkdirSync(join(dir, 'images'), { recursive: true });
   const rows = [];
   // One screenshot per batch of lines, cut apart by their DOM rectangles: an element screenshot
@@ -388,7 +410,11 @@ async function renderLines(page, rng, fonts, count, dir) {
   const BATCH = 25;
   for (let first = 0; first < count; first += BATCH) {
     const specs = [];
-    for (let i = first; i < Math.min(count, first + BATCH); i++) specs.push(lineSpec(rng, fonts));
+    for (let i = first; i < Math.min(count, first + BATCH); i++) {
+      const spec = lineSpec(rng, fonts);
+      if (random) Object.assign(spec, { text: randomCharacters(rng), text_kind: 'random characters' });
+      specs.push(spec);
+    }
     const divs = specs.map((spec, j) => {
       const style = [
         'display:inline-block',
@@ -418,13 +444,13 @@ async function renderLines(page, rng, fonts, count, dir) {
       const top = Math.ceil(t);
       const line = await sharp(shot).extract({ left, top, width: Math.floor(r) - left, height: Math.floor(b) - top }).png().toBuffer();
       const png = await degrade(line, spec);
-      const file_name = `images/${String(first + j).padStart(4, '0')}.png`;
+      const file_name = `images/${String(start + first + j).padStart(4, '0')}.png`;
       writeFileSync(join(dir, file_name), png);
       const { fg, bg, fill, deg, ...meta } = spec;
       rows.push(JSON.stringify({ file_name, ...meta }));
     }
   }
-  writeFileSync(join(dir, 'metadata.jsonl'), rows.join('\n') + '\n');
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -666,7 +692,7 @@ async function renderFixtures(page, fonts, dir) {
 // ---------------------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const opts = { out: undefined, seed: 1, lines: 300, pages: 40, fixtures: undefined };
+  const opts = { out: undefined, seed: 1, lines: 300, randomLines: 60, pages: 40, fixtures: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -676,13 +702,14 @@ function parseArgs(argv) {
     };
     if (a === '--seed') opts.seed = Number(val());
     else if (a === '--lines') opts.lines = Number(val());
+    else if (a === '--random-lines') opts.randomLines = Number(val());
     else if (a === '--pages') opts.pages = Number(val());
     else if (a === '--fixtures') opts.fixtures = val();
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else opts.out = a;
   }
-  for (const k of ['seed', 'lines', 'pages']) if (!Number.isInteger(opts[k]) || opts[k] < 0) throw new Error(`--${k} must be a non-negative integer`);
-  if (!opts.out && !opts.fixtures) throw new Error('usage: node scripts/ocr-heldout.mjs OUT [--seed N] [--lines N] [--pages N] | --fixtures DIR');
+  for (const k of ['seed', 'lines', 'randomLines', 'pages']) if (!Number.isInteger(opts[k]) || opts[k] < 0) throw new Error(`--${k} must be a non-negative integer`);
+  if (!opts.out && !opts.fixtures) throw new Error('usage: node scripts/ocr-heldout.mjs OUT [--seed N] [--lines N] [--random-lines N] [--pages N] | --fixtures DIR');
   return opts;
 }
 
@@ -706,10 +733,14 @@ async function main() {
       return;
     }
     // Lines and pages from seeds of their own, so that asking for fewer lines leaves the pages as they are.
-    await renderLines(page, new Rng(opts.seed * 2 + 1), fonts, opts.lines, join(opts.out, 'lines'));
+    const linesDir = join(opts.out, 'lines');
+    const rows = await renderLines(page, new Rng(opts.seed * 2 + 1), fonts, opts.lines, linesDir);
+    // Random-character lines after them, from a stream of their own (the lines above stay as they were).
+    rows.push(...(await renderLines(page, new Rng(opts.seed * 2 + 1001), fonts, opts.randomLines, linesDir, { start: opts.lines, random: true })));
+    writeFileSync(join(linesDir, 'metadata.jsonl'), rows.join('\n') + '\n');
     await renderPages(page, new Rng(opts.seed * 2 + 2), fonts, opts.pages, join(opts.out, 'pages'));
     writeFileSync(join(opts.out, 'fonts.json'), JSON.stringify(fonts, null, 1) + '\n');
-    console.log(`${opts.lines} lines and ${opts.pages} pages in ${opts.out} (seed ${opts.seed}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(`${opts.lines} + ${opts.randomLines} random-character lines and ${opts.pages} pages in ${opts.out} (seed ${opts.seed}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
