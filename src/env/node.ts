@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import type { default as Sharp } from 'sharp';
 import { decodeSimplePng, simplePngSize } from './png.js';
 import type { DecodedPixels, Engine, EngineOptions, Environment, ModelCache, ReadOptions } from './types.js';
+import { processIsAlive } from './process.js';
 
 let defaultThreads = 0;
 let sharpModule: Promise<typeof Sharp> | undefined;
@@ -150,14 +151,6 @@ function fingerprintFile(path: string): { size: number; sha256: string } {
   }
 }
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Rename first, then delete: a process that is reading the entry keeps its open files, and no one sees half a folder. */
 function removeEntryDir(root: string, dir: string): void {

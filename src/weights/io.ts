@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { processIsAlive } from '../env/process.js';
 
 /**
  * A checkpoint file that cannot be read or written as asked. `file` is the path involved; the
@@ -73,15 +74,6 @@ export function temporaryPathFor(path: string): string {
 
 const TEMPORARY = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
-/** Whether a process with this id exists (EPERM: it does, owned by someone else). */
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Deletes the temporaries of `path` (temporaryPathFor's names) left by writers that no longer
