@@ -132,16 +132,16 @@ test('the bundled OCR model: `ved ocr` without --model reads the example lines; 
   const r = ved('ocr', '--json', ...meta.map((m) => join('examples', m.file_name)));
   assert.equal(r.code, 0, r.stderr);
   const got = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
-  // Measured here since the browser fine-tuning (run 5): four of six exact (line-1 drops and
-  // swaps characters, line-3 repeats a word; the card lists them); the held-out benchmark
-  // (npm run bench:ocr) is the measure of the model, this guards against a broken OCR path.
+  // Measured with run 6 (the model card's round 3): six of six exact. The held-out benchmark
+  // (npm run bench:ocr) is the measure of the model; this guards against a broken OCR path, with
+  // room for one line to flip on another CPU's float rounding in the beam search.
   const right = got.filter((t, i) => t === meta[i]!.text).length;
-  assert.ok(right >= 4, `read ${right} of 6 exactly: ${JSON.stringify(got)}`);
+  assert.ok(right >= 5, `read ${right} of 6 exactly: ${JSON.stringify(got)}`);
   const e = ved('eval', bundled, '--data', join(ROOT, 'examples'), '--layout', 'lines', '--json');
   assert.equal(e.code, 0, e.stderr);
   const res = JSON.parse(e.stdout) as { examples: number; cer: number };
   assert.equal(res.examples, 6);
-  assert.ok(res.cer <= 0.06, `CER ${res.cer}`); // measured 4.9% (the two slips above)
+  assert.ok(res.cer <= 0.03, `CER ${res.cer}`); // measured 0 with run 6
 });
 
 function safetensorsParameterCount(file: string): number {
