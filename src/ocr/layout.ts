@@ -83,6 +83,22 @@ export function otsuThreshold(hist: ArrayLike<number>): number {
   return t;
 }
 
+/** Grey-level histogram of the rectangle [x0, x1) × [y0, y1), clipped to the image. */
+function histogram(gray: ArrayLike<number>, w: number, h: number, x0: number, y0: number, x1: number, y1: number): Uint32Array {
+  const hist = new Uint32Array(256);
+  for (let y = Math.max(0, y0); y < Math.min(h, y1); y++) {
+    for (let x = Math.max(0, x0); x < Math.min(w, x1); x++) hist[gray[y * w + x]!]!++;
+  }
+  return hist;
+}
+
+/** Of the pixels of `rows` between x0 and x1, how many are brighter than t, and how many there are. */
+function brightCount(gray: Uint8Array, w: number, rows: readonly number[], x0: number, x1: number, t: number): { bright: number; total: number } {
+  let bright = 0;
+  for (const y of rows) for (let x = x0; x < x1; x++) if (gray[y * w + x]! > t) bright++;
+  return { bright, total: rows.length * (x1 - x0) };
+}
+
 /** The level a pixel step must exceed to be an edge: well above the image's noise (the median |dx|, as edges are sparse). */
 function edgeThreshold(gray: Uint8Array, w: number, h: number): number {
   const hist = new Uint32Array(256);
@@ -314,26 +330,13 @@ function bandInk(gray: Uint8Array, w: number, h: number, band: Band): BandInk {
   const pad = Math.max(1, Math.round(0.15 * (band.y1 - band.y0)));
   const ya = Math.max(0, band.y0 - pad);
   const yb = Math.min(h, band.y1 + pad);
-  const hist = new Uint32Array(256);
-  for (let y = ya; y < yb; y++) for (let x = 0; x < w; x++) hist[gray[y * w + x]!]!++;
+  const hist = histogram(gray, w, h, 0, ya, w, yb);
   const t = otsuThreshold(hist);
   // Border rows: the rows just outside the band (or its first/last rows at the image edge).
-  let bright = 0;
-  let total = 0;
   const border = [ya, yb - 1, band.y0 > 0 ? band.y0 - 1 : band.y0, band.y1 < h ? band.y1 : band.y1 - 1];
-  for (const y of border) {
-    for (let x = 0; x < w; x++) {
-      total++;
-      if (gray[y * w + x]! > t) bright++;
-    }
-  }
-  let inverted = bright < total / 2;
-  if (bright === total / 2) {
-    // No border evidence: the minority class is the ink.
-    let low = 0;
-    for (let i = 0; i <= t; i++) low += hist[i]!;
-    inverted = low > (yb - ya) * w - low;
-  }
+  const { bright, total } = brightCount(gray, w, border, 0, w, t);
+  // No border evidence (a tie): the minority class is the ink.
+  const inverted = bright === total / 2 ? minorityIsBright(hist, t) : bright < total / 2;
   return { threshold: t, inverted };
 }
 
@@ -413,15 +416,13 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
     const edgeCols = new Uint32Array(w);
     for (let y = band.y0; y < band.y1; y++) for (let x = 0; x < w; x++) edgeCols[x]! += edges[y * w + x]!;
     const ink = bandInk(gray, w, h, band);
-    let all = inkSegments(gray, w, band, ink);
+    const all = inkSegments(gray, w, band, ink);
     let segments = segmentsWithText(all, edgeCols, bh);
     if (segments.length === 0) {
       // Three levels across the band (a dark page, a blue bubble, white text): Otsu split page
       // from bubble and called the page ink. The other side holds the text.
-      const flipped = inkSegments(gray, w, band, { ...ink, inverted: !ink.inverted });
-      segments = segmentsWithText(flipped, edgeCols, bh);
+      segments = segmentsWithText(inkSegments(gray, w, band, { ...ink, inverted: !ink.inverted }), edgeCols, bh);
       if (segments.length === 0) segments = all;
-      else all = flipped;
     }
     if (segments.length === 0) continue;
     // Text is not a lone thin sliver the height of the band (a box side or a rule's end).
@@ -431,7 +432,7 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
     const x1 = segments[segments.length - 1]![1];
     const inverted = localPolarity(gray, w, h, band, x0, x1) ?? ink.inverted;
     const box: Box = [x0, band.y0, x1, band.y1];
-    lines.push({ box, chunks: chunkLine(segments, band, maxAspect), inverted, skew: estimateSkew(gray, w, box, inverted) });
+    lines.push({ box, chunks: chunkLine(segments, band, maxAspect), inverted, skew: estimateSkew(gray, w, h, box, inverted) });
   }
   return lines;
 }
@@ -443,20 +444,9 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
  * part the page from a bubble rather than the bubble from its text.
  */
 function localPolarity(gray: Uint8Array, w: number, h: number, band: Band, x0: number, x1: number): boolean | undefined {
-  const ya = Math.max(0, band.y0 - 1);
-  const yb = Math.min(h, band.y1 + 1);
-  const hist = new Uint32Array(256);
-  for (let y = ya; y < yb; y++) for (let x = x0; x < x1; x++) hist[gray[y * w + x]!]!++;
-  const t = otsuThreshold(hist);
-  let bright = 0;
-  let total = 0;
-  for (const y of [band.y0 - 1, band.y1]) {
-    if (y < 0 || y >= h) continue;
-    for (let x = x0; x < x1; x++) {
-      total++;
-      if (gray[y * w + x]! > t) bright++;
-    }
-  }
+  const t = otsuThreshold(histogram(gray, w, h, x0, band.y0 - 1, x1, band.y1 + 1));
+  const rows = [band.y0 - 1, band.y1].filter((y) => y >= 0 && y < h);
+  const { bright, total } = brightCount(gray, w, rows, x0, x1, t);
   if (total === 0) return undefined;
   if (bright >= 0.75 * total) return false;
   if (bright <= 0.25 * total) return true;
@@ -470,14 +460,12 @@ function localPolarity(gray: Uint8Array, w: number, h: number, band: Band, x0: n
  * the profile by a tenth, so a level line's crop is exactly what it was without this step; lines
  * shorter than 4× their height have too little ink to say.
  */
-function estimateSkew(gray: Uint8Array, w: number, box: Box, inverted: boolean): number {
+function estimateSkew(gray: Uint8Array, w: number, h: number, box: Box, inverted: boolean): number {
   const [x0, y0, x1, y1] = box;
   const bw = x1 - x0;
   const bh = y1 - y0;
   if (bw < 4 * bh) return 0;
-  const hist = new Uint32Array(256);
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) hist[gray[y * w + x]!]!++;
-  const t = otsuThreshold(hist);
+  const t = otsuThreshold(histogram(gray, w, h, x0, y0, x1, y1));
   const xs: number[] = [];
   const ys: number[] = [];
   const cx = (x0 + x1) / 2;
@@ -566,10 +554,7 @@ function cropGray(gray: ArrayLike<number>, w: number, h: number, box: Box, inver
   // The crop is always the box plus the full margin: where that leaves the image, background is
   // added, so a line reads the same whether it was cut tight or found on a page.
   const m = cropMargin(box[3] - box[1]);
-  const hist = new Uint32Array(256);
-  for (let y = Math.max(0, box[1] - m); y < Math.min(h, box[3] + m); y++) {
-    for (let x = Math.max(0, box[0] - m); x < Math.min(w, box[2] + m); x++) hist[gray[y * w + x]!]!++;
-  }
+  const hist = histogram(gray, w, h, box[0] - m, box[1] - m, box[2] + m, box[3] + m);
   const t = otsuThreshold(hist);
   if (inverted === undefined) inverted = minorityIsBright(hist, t);
   // Background and ink levels: medians of the two Otsu classes.
@@ -607,8 +592,8 @@ function cropGray(gray: ArrayLike<number>, w: number, h: number, box: Box, inver
   // slanted line's rows, is taller than the text).
   const cx = (box[0] + box[2]) / 2;
   const isInk = (v: number) => (inverted ? v > t : v <= t);
-  const counts = new Uint32Array(box[3] - box[1] + 2 * Math.ceil(Math.abs(skew) * (box[2] - box[0])) + 2);
   const lift = Math.ceil(Math.abs(skew) * (box[2] - box[0]));
+  const counts = new Uint32Array(box[3] - box[1] + 2 * lift + 2);
   for (let y = box[1]; y < box[3]; y++) {
     for (let x = box[0]; x < box[2]; x++) if (isInk(gray[y * w + x]!)) counts[Math.round(y - box[1] - skew * (x - cx)) + lift]!++;
   }
