@@ -1,10 +1,10 @@
 // What every `ved` command shares: the command contract, argument parsing with one-line errors,
 // number checks, the package root (for the bundled model and the version), and model locating.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { packageJson } from '../env/package.js';
 
 /** One subcommand of `ved`: main.ts dispatches to `run` with the arguments after its name. */
 export interface Command {
@@ -90,20 +90,10 @@ export function dtypeFlag(command: string, value: string | undefined): 'float32'
   return dtype;
 }
 
-/** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find package.json above ${dirname(fileURLToPath(import.meta.url))}`);
-    dir = up;
-  }
-}
+export { packageRoot } from '../env/package.js';
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
+  return packageJson().version ?? 'unknown';
 }
 
 const HUB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;

@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import type { default as Sharp } from 'sharp';
 import { decodeSimplePng, simplePngSize } from './png.js';
 import type { DecodedPixels, Engine, EngineOptions, Environment, ModelCache, ReadOptions } from './types.js';
+import { packageJson } from './package.js';
 import { processIsAlive } from './process.js';
 
 let defaultThreads = 0;
@@ -176,7 +177,7 @@ function cpuIdentity(): string {
 
 function libraryVersion(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+    const pkg = packageJson();
     return `${pkg.name}@${pkg.version}`;
   } catch {
     return 'unknown';
