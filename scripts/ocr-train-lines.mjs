@@ -8,12 +8,15 @@
 // (and counted).
 //
 //   node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION]
+//                                    [--jpeg FRACTION] [--italic FRACTION]
 //
 // --random-chars: the share of lines of random characters (default 0.25), text no language
 // model can guess. --dictionary: the share of the other lines drawn from the 274,000 words of
 // the `word-list` package (dev dependency) — phrases in any casing, URLs, e-mail addresses, file
 // names — rather than the package's small corpus (default 0, as the sets of run 5 were made):
 // with only the corpus a model learns its words and guesses them, where a user's text has any.
+// --jpeg, --italic: the share of lines saved as JPEG at quality 25–75 (default 0.2) and drawn in
+// an italic face where the family has one (default 0.18); the defaults reproduce the older sets.
 //
 // Needs Debian's chromium and the dev dependencies (playwright-core, @fontsource/*); after
 // npm install (dist/ built). Deterministic for a seed and count (same texts, styles and
@@ -41,12 +44,14 @@ const flag = (name, dflt) => {
 };
 const randomFraction = Number(flag('--random-chars', '0.25'));
 const dictionaryFraction = Number(flag('--dictionary', '0'));
+const jpegFraction = Number(flag('--jpeg', '0.2'));
+const italicFraction = Number(flag('--italic', '0.18'));
 const [out, countArg, seedArg] = args;
 const count = Number(countArg);
 const seed = Number(seedArg);
 const fraction = (v) => v >= 0 && v <= 1;
-if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed) || !fraction(randomFraction) || !fraction(dictionaryFraction)) {
-  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION]');
+if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed) || ![randomFraction, dictionaryFraction, jpegFraction, italicFraction].every(fraction)) {
+  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION] [--jpeg FRACTION] [--italic FRACTION]');
   process.exit(2);
 }
 
@@ -130,7 +135,7 @@ function style(rng) {
   const r = rng.next();
   const want = r < 0.55 ? 400 : r < 0.8 ? 700 : rng.pick(uprights).weight;
   const weight = uprights.reduce((a, f) => (Math.abs(f.weight - want) < Math.abs(a - want) ? f.weight : a), 400);
-  const italic = rng.chance(0.18) && fam.faces.some((f) => f.style === 'italic');
+  const italic = rng.chance(italicFraction) && fam.faces.some((f) => f.style === 'italic');
   // Size: 10–64 px, small sizes as common as large ones (log-uniform).
   const size = Math.round(Math.exp(rng.uniform(Math.log(10), Math.log(64))));
   // Colours: a third light on dark; backgrounds from paper white to saturated and dark UI colours.
@@ -169,7 +174,7 @@ function augment(rng) {
     blur: rng.chance(0.2) ? rng.uniform(0.35, 1.0) : 0,
     rotate: rng.chance(0.15) ? rng.uniform(-2, 2) : 0,
     noise: rng.chance(0.2) ? rng.uniform(3, 14) : 0,
-    jpeg: rng.chance(0.2) ? rng.int(25, 75) : 0,
+    jpeg: rng.chance(jpegFraction) ? rng.int(25, 75) : 0,
   };
 }
 
