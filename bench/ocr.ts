@@ -1,10 +1,12 @@
-// `npm run bench:ocr [-- --data DIR] [--model PATH] [--num-beams N] [--dtype float32|int8]
-//   [--batch-size N] [--limit N] [--seed N] [--json]`: how well OCRReader reads text it was never
-// trained on, per condition, beside Tesseract on the same images.
+// `npm run bench:ocr [-- --data DIR] [--renderer chromium|pango] [--model PATH] [--num-beams N]
+//   [--dtype float32|int8] [--batch-size N] [--limit N] [--seed N] [--json]`: how well OCRReader
+// reads text it was never trained on, per condition, beside Tesseract on the same images.
 //
-// The held-out sets are drawn by a browser in system fonts (scripts/ocr-heldout.mjs); without
-// --data they are made once into node_modules/.cache/ved-ocr-heldout/seed-N and reused (delete
-// that folder after changing the script). --limit N reads the first N lines and first N pages.
+// The held-out sets are drawn in system fonts by a browser (scripts/ocr-heldout.mjs, the default)
+// or, with --renderer pango, by Pango through libvips (scripts/ocr-heldout-pango.mjs: another
+// rasteriser than the Chromium that drew every training line). Without --data they are made once
+// into node_modules/.cache/ved-ocr-heldout/seed-N (seed-N-pango) and reused (delete that folder
+// after changing the script). --limit N reads the first N lines and first N pages.
 // A full run took 2 min at load average 5-11 on the 2-core EPYC (Tesseract's half of it), 13 at 15.
 //
 // Why it measures what it does:
@@ -59,6 +61,7 @@ interface PageRow {
 
 interface Options {
   data?: string;
+  renderer: 'chromium' | 'pango';
   model: string;
   numBeams?: number;
   dtype: InferenceDtype;
@@ -69,7 +72,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { model: bundledOCRModel(), dtype: 'float32', batchSize: 32, seed: 1, json: false };
+  const o: Options = { renderer: 'chromium', model: bundledOCRModel(), dtype: 'float32', batchSize: 32, seed: 1, json: false };
   const int = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
@@ -83,6 +86,11 @@ function parseArgs(argv: string[]): Options {
       return x;
     };
     if (a === '--data') o.data = v();
+    else if (a === '--renderer') {
+      const r = v();
+      if (r !== 'chromium' && r !== 'pango') throw new Error(`--renderer must be chromium or pango, got ${r}`);
+      o.renderer = r;
+    }
     else if (a === '--model') o.model = v();
     else if (a === '--num-beams') o.numBeams = int(a, v(), 1);
     else if (a === '--dtype') {
@@ -93,7 +101,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--limit') o.limit = int(a, v(), 1);
     else if (a === '--seed') o.seed = int(a, v(), 0);
     else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a}; options: --data DIR --model PATH --num-beams N --dtype float32|int8 --batch-size N --limit N --seed N --json`);
+    else throw new Error(`unknown option ${a}; options: --data DIR --renderer chromium|pango --model PATH --num-beams N --dtype float32|int8 --batch-size N --limit N --seed N --json`);
   }
   return o;
 }
@@ -104,14 +112,16 @@ function dataDir(o: Options): string {
     for (const f of ['lines/metadata.jsonl', 'pages/metadata.jsonl']) if (!existsSync(join(o.data, f))) throw new Error(`--data ${o.data}: no ${f}`);
     return o.data;
   }
-  const dir = join(ROOT, 'node_modules', '.cache', 'ved-ocr-heldout', `seed-${o.seed}`);
+  const pango = o.renderer === 'pango';
+  const dir = join(ROOT, 'node_modules', '.cache', 'ved-ocr-heldout', `seed-${o.seed}${pango ? '-pango' : ''}`);
   if (existsSync(join(dir, 'pages', 'metadata.jsonl'))) return dir;
   // Drawn beside the cache and renamed into it, so that an interrupted run leaves no half set.
   const tmp = `${dir}.partial`;
   rmSync(tmp, { recursive: true, force: true });
-  process.stderr.write(`drawing the held-out sets (seed ${o.seed}) into ${dir} ...\n`);
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'ocr-heldout.mjs'), tmp, '--seed', String(o.seed)], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`scripts/ocr-heldout.mjs failed (${r.error?.message ?? `exit ${r.status}`}); it needs Debian's chromium at /usr/bin/chromium`);
+  const script = pango ? 'ocr-heldout-pango.mjs' : 'ocr-heldout.mjs';
+  process.stderr.write(`drawing the held-out sets (${o.renderer}, seed ${o.seed}) into ${dir} ...\n`);
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', script), tmp, '--seed', String(o.seed)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`scripts/${script} failed (${r.error?.message ?? `exit ${r.status}`}); ${pango ? 'it needs fontconfig and the system fonts' : "it needs Debian's chromium at /usr/bin/chromium"}`);
   renameSync(tmp, dir);
   return dir;
 }
@@ -354,6 +364,7 @@ async function main(): Promise<void> {
     started,
     finished: { at: new Date().toISOString(), load: loadavg() },
     data: dir,
+    renderer: o.data ? null : o.renderer,
     model: o.model,
     dtype: o.dtype,
     num_beams: numBeams,
@@ -375,7 +386,7 @@ async function main(): Promise<void> {
   }
 
   const out: string[] = [];
-  out.push(`OCR on held-out browser-drawn text (${dir})`);
+  out.push(`OCR on held-out text drawn by ${o.data ? 'the given set' : o.renderer === 'pango' ? 'Pango (libvips)' : 'Chromium'} (${dir})`);
   out.push(`model ${o.model} (${o.dtype}, ${numBeams} beam${numBeams === 1 ? '' : 's'}, batch ${o.batchSize}); ${report.cpus}; load ${started.load.map((x) => x.toFixed(1)).join(' ')}`);
   out.push(tessVersion ? `beside ${tessVersion} (eng; --psm 7 lines, --psm 6 pages; a process per image, OMP_THREAD_LIMIT=1)` : 'tesseract is not on PATH: its columns are empty (apt-get install tesseract-ocr to compare)');
   out.push('CER: evaluate\'s, corpus-level per group, runs of spaces collapsed; exact: whole line right after the same collapsing.');

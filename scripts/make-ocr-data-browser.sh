@@ -6,10 +6,12 @@
 #                         layout would not read as one crop are left out (about 14%)
 #   DATA/c25, DATA/c26    the same with half the non-random lines from the word-list dictionary
 #                         (--dictionary 0.5: any words, URLs, e-mail addresses, file names)
+#   DATA/c27, DATA/c28    --dictionary 0.7 (seeds 27, 28)
 #   DATA/bval             400 asked for (seed 3), the validation set
 #   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
 #   DATA/b3train          c21 .. c26, run 6's
-# Run 6 used what the generators had made when they were stopped (the counts are in the model
+#   DATA/b4train          c21 .. c28, run 8's
+# Runs 6 and 8 used what the generators had made when they were stopped (the counts are in the model
 # card); a set stopped part-way is a prefix of the full one.
 # Two generators run at once (one per core); about 20 minutes a pair here. Needs Debian's
 # chromium and the dev dependencies (npm install). Usage: scripts/make-ocr-data-browser.sh DATA
@@ -25,6 +27,9 @@ node scripts/ocr-train-lines.mjs "$DATA/c24" 30000 24 & b=$!
 wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/c25" 30000 25 --dictionary 0.5 & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c26" 30000 26 --dictionary 0.5 & b=$!
+wait $a $b
+node scripts/ocr-train-lines.mjs "$DATA/c27" 30000 27 --dictionary 0.7 & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c28" 30000 28 --dictionary 0.7 & b=$!
 wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
 # join_sets OUT SET...: one imagefolder of symbolic links to the sets' images
@@ -49,3 +54,4 @@ console.log(`${rows.length} lines in ${data}/${out}`);
 }
 join_sets btrain c21 c22
 join_sets b3train c21 c22 c23 c24 c25 c26
+join_sets b4train c21 c22 c23 c24 c25 c26 c27 c28
