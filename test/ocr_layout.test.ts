@@ -264,6 +264,27 @@ test('a long line is cut into chunks at word gaps, each at most maxAspect wide',
   }
 });
 
+test('a column gap (item and price, label and value) splits a row into chunks; a speck of noise does not', () => {
+  // Text rows 10..30 (20 px high). Item at x=10, price 60 px (3 line heights) to its right.
+  const item = { x: 10, bars: 8 };
+  const price = { x: 10 + wordWidth(8) + 60, bars: 6 };
+  const { image } = drawWords(price.x + wordWidth(6) + 10, 40, 255, 0, 10, 30, [item, price]);
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1, 'one line');
+  assert.deepEqual(lines[0]!.chunks, [
+    [item.x, 10, item.x + wordWidth(8), 30],
+    [price.x, 10, price.x + wordWidth(6), 30],
+  ]);
+  // Words 30 px apart (1.5 line heights): one chunk, as running text.
+  const near = drawWords(200, 40, 255, 0, 10, 30, [{ x: 10, bars: 8 }, { x: 10 + wordWidth(8) + 30, bars: 4 }]).image;
+  assert.equal(findTextLines(near)[0]!.chunks.length, 1);
+  // A dot 50 px left of a word: narrower than the line is high, so no column of its own.
+  const speck = drawWords(200, 40, 255, 0, 10, 30, [{ x: 70, bars: 8 }]);
+  for (let y = 18; y < 21; y++) for (let x = 10; x < 12; x++) speck.image.data[y * 200 + x] = 0;
+  const [l] = findTextLines(speck.image);
+  assert.equal(l!.chunks.length, 1, JSON.stringify(l!.chunks));
+});
+
 /** Draw an axis-aligned 1-px rectangle outline. */
 function drawFrame(c: Canvas, x0: number, y0: number, x1: number, y1: number, v: number): void {
   const w = c.image.width;

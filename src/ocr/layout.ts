@@ -14,7 +14,9 @@
 //   are background: light text on dark comes out dark on white, as the models were trained.
 // - A line far wider than the model's input would be shrunk to illegibility, so it is cut at
 //   its widest inter-word gaps into chunks of at most `maxAspect` width/height; the reader joins
-//   their texts with spaces. A receipt row with its price far right stays one line.
+//   their texts with spaces. A receipt row with its price far right stays one line, but is read
+//   as two chunks: a gap of two line heights is a column's, never a word's, and a model trained
+//   on running text writes something into such a gap ("Region - Norway").
 
 import { RawImage } from '../processing/image.js';
 
@@ -504,7 +506,13 @@ function estimateSkew(gray: Uint8Array, w: number, h: number, box: Box, inverted
   return Math.abs(best) * bw >= 2 && bestScore >= 1.1 * level ? best : 0;
 }
 
-/** Cut a line at its widest gaps until every piece's crop is at most maxAspect × its height wide. */
+/** A gap this many line heights wide or wider parts columns (item and price), not words. */
+const COLUMN_GAP = 2;
+
+/**
+ * Cut a line at its column gaps, then at its widest gaps until every piece's crop is at most
+ * maxAspect × its height wide.
+ */
 function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: number): Box[] {
   const bh = band.y1 - band.y0;
   const margin = cropMargin(bh);
@@ -532,7 +540,18 @@ function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: num
     cut(from, best);
     cut(best + 1, to);
   };
-  cut(0, segments.length - 1);
+  // Each side of a column gap must be wider than the line is high: a speck of noise beside a
+  // word is not a column.
+  const last = segments[segments.length - 1]![1];
+  let from = 0;
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const wide = segments[i]![1] - segments[from]![0] >= bh && last - segments[i + 1]![0] >= bh;
+    if (wide && segments[i + 1]![0] - segments[i]![1] >= COLUMN_GAP * bh) {
+      cut(from, i);
+      from = i + 1;
+    }
+  }
+  cut(from, segments.length - 1);
   return pieces;
 }
 
