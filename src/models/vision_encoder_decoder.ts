@@ -796,6 +796,11 @@ export class VisionEncoderDecoderModel {
         // identical: only the self-attention cache moves.
         past = past.map((t) => gatherRows(t, beam_idx));
       },
+      select(beam_idx: Int32Array, images: Int32Array) {
+        past = past.map((t) => gatherRows(t, beam_idx));
+        for (let i = 0; i < cross.length; i++) cross[i] = gatherRows(cross[i]!, images);
+        rows = beam_idx.length;
+      },
     };
   }
 
