@@ -715,17 +715,24 @@ export class VisionEncoderDecoderModel {
     });
   }
 
-  /** The decoder step graph: new tokens + self cache + cross K/V → logits of the new position + grown cache. */
+  /**
+   * The decoder step graph: new tokens + self cache + cross K/V → logits of the new position +
+   * grown cache. Row r continues row beam_idx[r] of the cache it is given: beam search reorders
+   * (and drops) rows here, where ORT gathers them into the attention's input, instead of copying
+   * the whole cache in JavaScript between steps.
+   */
   private stepSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:step', async () => {
       const g = new Graph({ paramMode: 'initializer' });
       const ctx = new Ctx(g, this.store);
       const cs = this.cacheShape();
       const ids = g.input('input_ids', 'int64', ['batch', 'new']);
+      const beamIdx = g.input('beam_idx', 'int64', ['batch']);
       const past: KV[] = [];
       const cross: KV[] = [];
+      const cached = (name: string) => F.gather(g.input(name, 'float32', ['cache_rows', cs.heads, 'past', cs.head_dim]), beamIdx, 0);
       for (let i = 0; i < cs.layers; i++) {
-        past.push({ key: g.input(`past.${i}.key`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]), value: g.input(`past.${i}.value`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]) });
+        past.push({ key: cached(`past.${i}.key`), value: cached(`past.${i}.value`) });
         // One row of cross-attention K/V per image, however many beams or sequences each image has.
         cross.push({ key: g.input(`cross.${i}.key`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]), value: g.input(`cross.${i}.value`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]) });
       }
@@ -765,8 +772,14 @@ export class VisionEncoderDecoderModel {
     for (let i = 0; i < 2 * cs.layers; i++) past.push(Tensor.zeros('float32', [rows, cs.heads, 0, cs.head_dim]));
     const V = (this.config.decoder as AnyConfig).vocab_size as number;
     const presentNames = Array.from({ length: cs.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    // The cache row each row of the next step continues (null: its own).
+    let beamIdx: BigInt64Array | null = null;
+    const follow = (idx: Int32Array) => {
+      beamIdx = beamIdx === null ? BigInt64Array.from(idx, (r) => BigInt(r)) : BigInt64Array.from(idx, (r) => beamIdx![r]!);
+    };
     const run = async (new_tokens: BigInt64Array, logProbs: boolean) => {
-      const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]) };
+      const idx = beamIdx ?? BigInt64Array.from({ length: rows }, (_, r) => BigInt(r));
+      const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]), beam_idx: new Tensor('int64', idx, [rows]) };
       for (let i = 0; i < cs.layers; i++) {
         feeds[`past.${i}.key`] = past[2 * i]!;
         feeds[`past.${i}.value`] = past[2 * i + 1]!;
@@ -775,12 +788,14 @@ export class VisionEncoderDecoderModel {
       }
       const res = await step.run(feeds, logProbs ? ['logits', 'log_probs', ...presentNames] : ['logits', ...presentNames]);
       past = presentNames.map((n) => res[n]!);
+      beamIdx = null;
       return { logits: res['logits']!.data as Float32Array, log_probs: res['log_probs']?.data as Float32Array | undefined };
     };
     return {
       vocab_size: V,
       expand(n: number) {
         // Cross-attention K/V stays one row per image: the step graph groups each image's rows.
+        if (beamIdx !== null) throw new Error('DecoderSession.expand: expand comes before reorder/select');
         past = past.map((t) => repeatRows(t, n));
         rows *= n;
       },
@@ -793,11 +808,12 @@ export class VisionEncoderDecoderModel {
       },
       reorder(beam_idx: Int32Array) {
         // Beams only trade places within their own image, whose rows of cross-attention K/V are
-        // identical: only the self-attention cache moves.
-        past = past.map((t) => gatherRows(t, beam_idx));
+        // identical: only the self-attention cache moves, in the next step's graph.
+        if (beam_idx.length !== rows) throw new Error(`DecoderSession.reorder: ${beam_idx.length} indices for ${rows} rows`);
+        follow(beam_idx);
       },
       select(beam_idx: Int32Array, images: Int32Array) {
-        past = past.map((t) => gatherRows(t, beam_idx));
+        follow(beam_idx);
         for (let i = 0; i < cross.length; i++) cross[i] = gatherRows(cross[i]!, images);
         rows = beam_idx.length;
       },
