@@ -31,8 +31,12 @@ Options:
   --host HOST              address to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --port N                 port (default 8080; 0: any free port, printed at start)
   --dtype float32|int8     weights to compute with (default float32)
+  --threads N              ONNX Runtime's threads for one batch (default: one per core); on a
+                           machine whose cores other processes also use, 1 is often faster
   --max-batch-size N       images per batch at most; 1 turns batching off (default 8)
-  --max-wait-ms N          how long a batch waits for more images after its first (default 5)
+  --max-wait-ms N          how long a batch that is not full waits for the next image to join
+                           it, after its first arrived or the previous batch ended; 4 times
+                           that in all at most (default 5)
   --max-queue N            requests in progress at once; more get 503 (default 64)
   --max-body-bytes N       largest request body (default 20971520, 20 MiB)
   --max-images N           most images in one multipart request (default 16)
@@ -49,6 +53,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   dtype: { type: 'string' },
+  threads: { type: 'string' },
   'max-batch-size': { type: 'string' },
   'max-wait-ms': { type: 'string' },
   'max-queue': { type: 'string' },
@@ -93,6 +98,7 @@ export const serve: Command = {
     if (port > 65535) throw new UsageError(`ved serve: --port must be at most 65535, got ${port}`);
     if (values.task !== undefined && values.task !== 'ocr' && values.task !== 'caption') throw new UsageError(`ved serve: --task must be ocr or caption, got '${values.task}'`);
     const dtype = dtypeFlag('serve', values.dtype);
+    const threads = positiveInt('serve', '--threads', values.threads);
     const { maxImagePixels } = maxImagePixelsFlag('serve', values['max-image-pixels']);
     const serverOptions = {
       maxBatchSize: positiveInt('serve', '--max-batch-size', values['max-batch-size']),
@@ -136,6 +142,10 @@ export const serve: Command = {
       process.on('SIGINT', () => stop('SIGINT'));
     });
 
+    if (threads !== undefined) {
+      const { setDefaultThreads } = await import('../runtime/session.js');
+      setDefaultThreads(threads);
+    }
     // OCR reads pages (lines and boxes, as `ved ocr` does); captioning reads each image whole.
     const { GenerateReader } = await import('../serve/generate_reader.js');
     const { OCRReader } = await import('../ocr/reader.js');

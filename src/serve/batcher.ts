@@ -1,6 +1,12 @@
 // Dynamic batching across requests: images from concurrent requests wait in one queue, and a
-// single worker reads them in batches of up to maxBatchSize images with equal generation options,
-// waiting at most maxWaitMs after the oldest arrived for a batch to fill. One batch runs at a
+// single worker reads them in batches of up to maxBatchSize images with equal generation options.
+// A batch that is not full waits while images keep joining it, each within maxWaitMs of the one
+// before, and at most MAX_WAIT_FACTOR × maxWaitMs in all; the clock starts when its oldest image
+// arrived or the previous batch ended, whichever is later. (Counted from arrival alone, the images
+// that came in while a batch ran would start the next one the moment it ends, before the clients
+// it has just answered can send again, and with a fixed wait those clients' images, decoded one
+// after another as they come, miss it too: under steady load the clients split into groups that
+// take turns, each in batches a fraction of the size they could be.) One batch runs at a
 // time: ONNX Runtime already uses every core for one batch, and a larger batch is where the
 // speed comes from (the decoder's weights are streamed once per step for all its rows).
 
@@ -8,10 +14,16 @@ import type { ImageText } from '../cli/records.js';
 import type { RawImage } from '../processing/image.js';
 import type { BatchReader, ReadOptions } from './reader.js';
 
+/** A batch that is not full waits at most this many times maxWaitMs for images to join it. */
+export const MAX_WAIT_FACTOR = 4;
+
 export interface BatcherOptions {
   /** Images per batch at most (1: no batching). */
   maxBatchSize: number;
-  /** How long the oldest waiting image may wait for others to join its batch. */
+  /**
+   * How long a batch that is not full waits for the next image to join it (after its oldest
+   * arrived and the previous batch ended); MAX_WAIT_FACTOR times this in all at most.
+   */
   maxWaitMs: number;
   /** Called after every batch that ran to its end: its size and wall time. */
   onBatch?: (size: number, seconds: number) => void;
@@ -58,6 +70,8 @@ export class Batcher {
   private running: { items: Item[]; controller: AbortController } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
+  /** When the last batch ended (performance.now()). */
+  private freeSince = -Infinity;
 
   constructor(
     private readonly reader: BatchReader,
@@ -123,18 +137,23 @@ export class Batcher {
     }
     const first = this.queue[0]!;
     const same = this.queue.filter((i) => i.key === first.key);
-    const waited = performance.now() - first.enqueuedAt;
-    if (same.length < this.options.maxBatchSize && waited < this.options.maxWaitMs) {
-      if (!this.timer) {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (same.length < this.options.maxBatchSize) {
+      // A batch that is not full waits while images keep joining it, each within maxWaitMs of
+      // the one before, for at most MAX_WAIT_FACTOR × maxWaitMs in all.
+      const { maxWaitMs } = this.options;
+      const opened = Math.max(first.enqueuedAt, this.freeSince);
+      const lastJoined = Math.max(same[same.length - 1]!.enqueuedAt, this.freeSince);
+      const wait = Math.min(lastJoined + maxWaitMs, opened + MAX_WAIT_FACTOR * maxWaitMs) - performance.now();
+      if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = null;
           this.pump();
-        }, Math.ceil(this.options.maxWaitMs - waited));
+        }, Math.ceil(wait));
+        return;
       }
-      return;
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     const batch = same.slice(0, this.options.maxBatchSize);
     const taken = new Set(batch);
     this.queue = this.queue.filter((i) => !taken.has(i));
@@ -176,6 +195,7 @@ export class Batcher {
       batch.forEach((item, i) => item.resolve({ result: results[i]!, seconds: seconds / batch.length }));
     } finally {
       this.running = null;
+      this.freeSince = performance.now();
       this.pump();
     }
   }

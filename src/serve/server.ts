@@ -14,7 +14,10 @@ import type { BatchReader, ReadOptions, ServeTask } from './reader.js';
 export interface ServeOptions {
   /** Images per batch at most; 1 turns batching off (default 8). */
   maxBatchSize?: number;
-  /** How long a batch waits for more images after its first arrived (default 5 ms). */
+  /**
+   * How long a batch that is not full waits for the next image to join it, after its first
+   * arrived or the previous batch ended (default 5 ms); MAX_WAIT_FACTOR (4) times that in all.
+   */
   maxWaitMs?: number;
   /** Requests in progress at once (uploading, waiting or being read); more get 503 (default 64). */
   maxQueue?: number;
