@@ -11,7 +11,7 @@ import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision
 import { RawImage, type ImageInput, type LoadImageOptions } from '../processing/image.js';
 import { AutoProcessor, type ImageTextProcessor } from '../processing/processors.js';
 import { tensorRows } from '../runtime/tensor.js';
-import { findTextLines, lineCrops, type Box, type LayoutOptions } from './layout.js';
+import { findTextLines, lineCrops, toGray, type Box, type LayoutOptions } from './layout.js';
 
 /** What generate() takes, less the streamer (crops of many lines are read in one call). */
 export type GenerationOptions = Partial<GenerationSettings> & Omit<GenerateOptions, 'streamer'>;
@@ -67,10 +67,12 @@ export class OCRReader {
     const crops: Array<{ parts: string[]; crop: RawImage }> = [];
     for (const input of list) {
       const image = await RawImage.read(input, { maxImagePixels, maxImagePixelsOption });
-      const lines = findTextLines(image, { maxAspect, minHeight });
+      // The layout and the crops read only the image's luma: computed once here rather than by each.
+      const gray = image.channels === 1 ? image : RawImage.fromPixels(toGray(image), image.width, image.height, 1);
+      const lines = findTextLines(gray, { maxAspect, minHeight });
       const page = lines.map((l) => ({ box: l.box, parts: [] as string[] }));
       pages.push(page);
-      for (const c of lineCrops(image, lines)) crops.push({ parts: page[c.line]!.parts, crop: c.crop });
+      for (const c of lineCrops(gray, lines)) crops.push({ parts: page[c.line]!.parts, crop: c.crop });
     }
     const texts = await this.readCrops(crops.map((c) => c.crop), batch_size, generateOptions, progress);
     crops.forEach((c, i) => c.parts.push(texts[i]!.trim()));
