@@ -28,17 +28,37 @@ class Recorder implements BatchReader {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('a full batch starts at once; one that is not full waits maxWaitMs for more', async () => {
+test('a full batch starts at once; at an idle service one that is not full waits maxWaitMs for more', async () => {
   const reader = new Recorder(false);
   const batcher = new Batcher(reader, { maxBatchSize: 3, maxWaitMs: 300 });
   const t0 = performance.now();
-  const full = batcher.submit([image(1), image(2), image(3)], {});
-  assert.deepEqual(reader.batches.map((b) => b.names), [[1, 2, 3]]);
-  await full.results;
   const lone = batcher.submit([image(4)], {});
-  assert.equal(reader.batches.length, 1, 'a lone image waits for company');
-  assert.deepEqual((await lone.results).map((r) => r.result.text), ['4']);
-  assert.ok(reader.batches[1]!.at - t0 >= 290, `the lone image waited ${reader.batches[1]!.at - t0} ms`);
+  const full = batcher.submit([image(1), image(2), image(3)], {});
+  await Promise.all([lone.results, full.results]);
+  // Image 4 came first and opened the batch; with 1, 2 and 3 it is full at once.
+  assert.deepEqual(reader.batches.map((b) => b.names), [[4, 1, 2], [3]]);
+  assert.ok(reader.batches[0]!.at - t0 < 250, `the full batch started after ${reader.batches[0]!.at - t0} ms`);
+  await batcher.idle();
+  const fresh = new Batcher(reader, { maxBatchSize: 3, maxWaitMs: 300 });
+  const t1 = performance.now();
+  assert.deepEqual((await fresh.submit([image(5)], {}).results).map((r) => r.result.text), ['5']);
+  assert.ok(reader.batches[2]!.at - t1 >= 290, `the lone image waited ${reader.batches[2]!.at - t1} ms`);
+});
+
+test('right after a batch, the next one starts as soon as the clients it answered are back', async () => {
+  const reader = new Recorder(false);
+  const batcher = new Batcher(reader, { maxBatchSize: 8, maxWaitMs: 300 });
+  // Two clients, each sending its next image as soon as it has the answer to the last, three times.
+  const client = async (first: number) => {
+    for (let k = 0; k < 3; k++) await batcher.submit([image(first + 10 * k)], {}).results;
+  };
+  const t0 = performance.now();
+  await Promise.all([client(1), client(2)]);
+  assert.deepEqual(reader.batches.map((b) => b.names), [[1, 2], [11, 12], [21, 22]]);
+  // The first batch waited for company (maxWaitMs); the next ones did not wait for more than the two.
+  const gaps = reader.batches.slice(1).map((b, i) => b.at - reader.batches[i]!.at);
+  assert.ok(gaps.every((g) => g < 250), `batches followed each other after ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
+  assert.ok(performance.now() - t0 < 300 + 2 * 250);
   await batcher.idle();
 });
 

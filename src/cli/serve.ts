@@ -34,9 +34,9 @@ Options:
   --threads N              ONNX Runtime's threads for one batch (default: one per core); on a
                            machine whose cores other processes also use, 1 is often faster
   --max-batch-size N       images per batch at most; 1 turns batching off (default 8)
-  --max-wait-ms N          how long a batch that is not full waits for the next image to join
-                           it, after its first arrived or the previous batch ended; 4 times
-                           that in all at most (default 5)
+  --max-wait-ms N          a batch that is not full waits 4 times this at most, from when its
+                           first image arrived or the previous batch ended: for the clients that
+                           batch answered, or while images keep coming within N ms (default 5)
   --max-queue N            requests in progress at once; more get 503 (default 64)
   --max-body-bytes N       largest request body (default 20971520, 20 MiB)
   --max-images N           most images in one multipart request (default 16)

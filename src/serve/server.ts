@@ -15,8 +15,9 @@ export interface ServeOptions {
   /** Images per batch at most; 1 turns batching off (default 8). */
   maxBatchSize?: number;
   /**
-   * How long a batch that is not full waits for the next image to join it, after its first
-   * arrived or the previous batch ended (default 5 ms); MAX_WAIT_FACTOR (4) times that in all.
+   * A batch that is not full waits MAX_WAIT_FACTOR (4) times this at most, from when its first
+   * image arrived or the previous batch ended: for the clients that batch answered, or while
+   * images keep coming within this many ms of each other (default 5). See batcher.ts.
    */
   maxWaitMs?: number;
   /** Requests in progress at once (uploading, waiting or being read); more get 503 (default 64). */
