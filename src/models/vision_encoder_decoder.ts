@@ -861,7 +861,7 @@ export class VisionEncoderDecoderModel {
       },
       select(beam_idx: Int32Array, images: Int32Array) {
         follow(beam_idx);
-        for (let i = 0; i < cross.length; i++) cross[i] = gatherRows(cross[i]!, images);
+        for (let i = 0; i < cross.length; i++) cross[i] = keepRows(cross[i]!, images);
         rows = beam_idx.length;
       },
       dispose: () => {
@@ -908,6 +908,21 @@ function imageSize(enc: PretrainedConfig): [number, number] {
   const s = enc.image_size as number | number[] | undefined;
   if (s === undefined) throw new Error(`encoder config (${enc.model_type}) has no image_size`);
   return Array.isArray(s) ? [s[0]!, s[1]!] : [s, s];
+}
+
+/**
+ * Rows `keep` of t (axis 0): when ascending, moved down in place (t's array is this session's
+ * own, the encoder's output, and a fresh copy each time images left cost page faults).
+ */
+function keepRows(t: Tensor, keep: Int32Array): Tensor {
+  const rows = t.dims[0]!;
+  const per = rows === 0 ? 0 : t.size / rows;
+  const data = t.data as Float32Array;
+  if (keep.some((r, i) => i > 0 && r <= keep[i - 1]!)) return gatherRows(t, keep);
+  keep.forEach((r, i) => {
+    if (r !== i) data.copyWithin(i * per, r * per, (r + 1) * per);
+  });
+  return new Tensor(t.type, data.subarray(0, keep.length * per), [keep.length, ...t.dims.slice(1)]);
 }
 
 /** Rows of t (axis 0) in the order idx. */
