@@ -148,8 +148,8 @@ export const serve: Command = {
     }
     // OCR reads pages (lines and boxes, as `ved ocr` does); captioning reads each image whole.
     const { GenerateReader } = await import('../serve/generate_reader.js');
-    const { OCRReader } = await import('../ocr/reader.js');
-    const load = task === 'ocr' ? OCRReader.from_pretrained(modelId, { dtype }) : GenerateReader.from_pretrained(modelId, { dtype });
+    const { PageReader } = await import('../serve/page_reader.js');
+    const load = task === 'ocr' ? PageReader.from_pretrained(modelId, { dtype }) : GenerateReader.from_pretrained(modelId, { dtype });
     const reader: BatchReader = await load.catch(async (e: Error) => {
       await server.close(); // else the open socket keeps the process alive after the error
       throw new Error(`ved serve: ${e.message}`);
