@@ -324,8 +324,6 @@ function sequencesTensor(rows: readonly Int32Array[], length: number): Tensor {
   return new Tensor('int64', data, [rows.length, length]);
 }
 
-const rowViews = (rows: readonly Int32Array[], cur_len: number): Int32Array[] => rows.map((r) => r.subarray(0, cur_len));
-
 // ---------------------------------------------------------------------------------------------
 // Greedy search and multinomial sampling (Python's _sample)
 
