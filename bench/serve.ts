@@ -1,9 +1,9 @@
-// `npm run bench:serve [-- --seconds S] [-- --max-requests N] [-- --json]`: `ved serve` under load
+// `npm run bench:serve [-- --seconds S] [-- --max-requests N] [-- --threads N] [-- --json]`: `ved serve` under load
 // on loopback. For batching on (--max-batch-size 16) and off (--max-batch-size 1), a `ved serve`
 // child process with the bundled OCR model, and 1, 4 and 16 clients each sending one example
 // line at a time, back to back: requests per second, p50 and p99 latency, errors. Every answer's
 // text is checked against the one the same server gave that image alone; a wrong text counts as
-// an error. Each cell is bounded by --seconds and --max-requests.
+// an error. Each cell is bounded by --seconds and --max-requests; --threads N goes to both servers.
 //
 // The issue's target: at 16 clients, batching on reaches at least 2x the requests per second of
 // batching off, with no error.
@@ -33,6 +33,8 @@ function flag(name: string, fallback: number): number {
 const SECONDS = flag('--seconds', 8);
 const MAX_REQUESTS = flag('--max-requests', 400);
 const JSON_OUT = process.argv.includes('--json');
+const THREADS = process.argv.includes('--threads') ? flag('--threads', 0) : null;
+const SERVER_ARGS = THREADS === null ? [] : ['--threads', String(THREADS)];
 
 interface Cell {
   mode: string;
@@ -50,7 +52,7 @@ const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.m
 
 /** Starts `ved serve --port 0` and resolves to its URL once it says it is ready (60 s at most). */
 function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--single-threaded-gc', BIN, 'serve', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--single-threaded-gc', BIN, 'serve', '--port', '0', ...SERVER_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   const errors = cells.reduce((n, c) => n + c.errors, 0);
   const verdict = { speedup_16_clients: Number(speedup.toFixed(2)), errors, target_met: speedup >= 2 && errors === 0 };
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ seconds_per_cell: SECONDS, max_requests_per_cell: MAX_REQUESTS, load_average: loadavg()[0], cells, ...verdict }) + '\n');
+    process.stdout.write(JSON.stringify({ seconds_per_cell: SECONDS, max_requests_per_cell: MAX_REQUESTS, threads: THREADS, load_average: loadavg()[0], cells, ...verdict }) + '\n');
     return;
   }
   const header = ['mode', 'clients', 'requests', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'mean batch'];
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(
-    `ved serve, bundled OCR model, examples/*.png one per request, ${SECONDS} s or ${MAX_REQUESTS} requests per cell (load average ${loadavg()[0]!.toFixed(2)})\n` +
+    `ved serve${THREADS === null ? '' : ` --threads ${THREADS}`}, bundled OCR model, examples/*.png one per request, ${SECONDS} s or ${MAX_REQUESTS} requests per cell (load average ${loadavg()[0]!.toFixed(2)})\n` +
       [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') +
       `\n\nat 16 clients batching gives ${speedup.toFixed(2)}x the requests per second of batching off (target >= 2x), ${errors} errors: ${verdict.target_met ? 'target met' : 'target NOT met'}\n`,
   );

@@ -12,6 +12,7 @@ import {
   ForcedEOSTokenLogitsProcessor,
   InfNanRemoveLogitsProcessor,
   LogitNormalization,
+  LogitsProcessor,
   MinLengthLogitsProcessor,
   MinNewTokensLengthLogitsProcessor,
   MinPLogitsWarper,
@@ -74,6 +75,45 @@ class FakeSession implements DecoderSession {
       assert.ok(i >= 0 && i < this.rows.length, `reorder index ${i}`);
       return { image: this.rows[i]!.image, tokens: [...this.rows[i]!.tokens] };
     });
+  }
+}
+
+/** A FakeSession that counts the rows it computed. */
+class CountingSession extends FakeSession {
+  rowSteps = 0;
+  override async step(new_tokens: BigInt64Array, cur_len: number): Promise<Float32Array> {
+    this.rowSteps += new_tokens.length;
+    return super.step(new_tokens, cur_len);
+  }
+}
+
+/**
+ * A CountingSession that lets generation drop whole images (DecoderSession.select): the logits
+ * are the same function of (image, prefix), so dropping must not change any result.
+ */
+class SelectingSession extends CountingSession {
+  selects = 0;
+  /** The original image of each of the session's images, in its order. */
+  images: number[];
+  constructor(vocab_size: number, images: number, logitsOf: LogitsFn) {
+    super(vocab_size, images, logitsOf);
+    this.images = Array.from({ length: images }, (_, i) => i);
+  }
+  select(beam_idx: Int32Array, images: Int32Array): void {
+    this.selects++;
+    const perImage = this.rows.length / this.images.length;
+    assert.ok(Number.isInteger(perImage));
+    assert.equal(beam_idx.length, images.length * perImage, 'select keeps every row of each kept image');
+    const kept = Array.from(images, (i) => {
+      assert.ok(i >= 0 && i < this.images.length, `select image ${i}`);
+      return this.images[i]!;
+    });
+    this.rows = Array.from(beam_idx, (i) => {
+      assert.ok(i >= 0 && i < this.rows.length, `select index ${i}`);
+      return { image: this.rows[i]!.image, tokens: [...this.rows[i]!.tokens] };
+    });
+    this.rows.forEach((row, r) => assert.equal(row.image, kept[Math.floor(r / perImage)], `row ${r} belongs to kept image ${Math.floor(r / perImage)}`));
+    this.images = kept;
   }
 }
 
@@ -565,6 +605,72 @@ describe('beam search', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+
+describe('rows whose result is final leave the batch (DecoderSession.select)', () => {
+  const configs: Record<string, unknown>[] = [];
+  for (const num_beams of [1, 2, 3, 4]) {
+    for (const early_stopping of num_beams > 1 ? [false, true, 'never'] : [false]) {
+      for (const length_penalty of num_beams > 1 ? [1.0, 0.5, -1.0] : [1.0]) configs.push({ num_beams, early_stopping, length_penalty, max_new_tokens: 12 });
+    }
+  }
+  configs.push({ num_beams: 3, num_return_sequences: 2, max_new_tokens: 10, repetition_penalty: 1.3, no_repeat_ngram_size: 2 });
+  configs.push({ num_beams: 1, max_new_tokens: 10, min_new_tokens: 3, eos_token_id: [2, 5] });
+  configs.push({ num_beams: 4, max_new_tokens: 10, min_new_tokens: 3, eos_token_id: [2, 5] });
+  const padTo = (x: number[], n: number) => [...x, ...new Array<number>(Math.max(0, n - x.length)).fill(1)];
+
+  test('the same sequences as a batch that computes every row to the end, and as each image alone; fewer rows computed', async () => {
+    let dropped = 0;
+    for (const [c, config] of configs.entries()) {
+      for (const [images, V] of [[1, 6], [5, 6], [7, 9]] as const) {
+        const logitsOf = hashedLogits(V, 100 + c);
+        const full = { decoder_start_token_id: 0, eos_token_id: 2, pad_token_id: 1, ...config };
+        const what = `${JSON.stringify(config)}, ${images} images`;
+        const plain = new CountingSession(V, images, logitsOf);
+        const selecting = new SelectingSession(V, images, logitsOf);
+        const want = rows((await generate(plain, images, full)).sequences);
+        assert.deepEqual(rows((await generate(selecting, images, full)).sequences), want, what);
+        assert.ok(selecting.rowSteps <= plain.rowSteps, what);
+        if (selecting.rowSteps < plain.rowSteps) dropped++;
+        const R = (config.num_return_sequences as number | undefined) ?? 1;
+        for (let image = 0; image < images; image++) {
+          const one = rows((await generate(new SelectingSession(V, 1, (_, tokens) => logitsOf(image, tokens)), 1, full)).sequences);
+          for (let j = 0; j < R; j++) {
+            const [x, y] = [one[j]!, want[image * R + j]!];
+            const n = Math.max(x.length, y.length);
+            assert.deepEqual(padTo(x, n), padTo(y, n), `${what}: image ${image} alone`);
+          }
+        }
+      }
+    }
+    assert.ok(dropped > configs.length, `finished rows left the batch in ${dropped} cases`);
+  });
+
+  test('not with a caller\'s processor that does not say it is rowwise, nor when sampling or returning scores', async () => {
+    const V = 6;
+    const logitsOf = hashedLogits(V, 7);
+    const base = { decoder_start_token_id: 0, eos_token_id: 2, pad_token_id: 1, max_new_tokens: 12 };
+    class Noop extends LogitsProcessor {
+      process(_ids: unknown, scores: Float32Array): Float32Array {
+        return scores;
+      }
+    }
+    class RowwiseNoop extends Noop {
+      override readonly rowwise = true;
+    }
+    const selects = async (config: Record<string, unknown>, options: Parameters<typeof generate>[3] = {}) => {
+      const s = new SelectingSession(V, 6, logitsOf);
+      await generate(s, 6, { ...base, ...config }, options);
+      return s.selects;
+    };
+    for (const num_beams of [1, 3]) {
+      assert.ok((await selects({ num_beams })) > 0);
+      assert.ok((await selects({ num_beams }, { logits_processor: [new RowwiseNoop()] })) > 0);
+      assert.equal(await selects({ num_beams }, { logits_processor: [new Noop()] }), 0);
+      assert.equal(await selects({ num_beams, do_sample: true }, { seed: 1 }), 0);
+      assert.equal(await selects({ num_beams, return_dict_in_generate: true, output_scores: true }), 0);
+    }
+  });
+});
 
 describe('sampling', () => {
   test('a seed reproduces the tokens; different seeds differ', async () => {

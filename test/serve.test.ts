@@ -165,7 +165,7 @@ test('answers equal what `ved ocr --json` prints for the same images (raw body a
 
 test('concurrent requests are batched, grouped by options, and each gets the text it gets alone', { timeout: 180_000 }, async () => {
   const gated = new GatedReader(await reader());
-  const { url } = await start(gated, { maxBatchSize: 4, maxWaitMs: 10_000 });
+  const { url } = await start(gated, { maxBatchSize: 4, maxWaitMs: 200 });
   // A first request holds the worker at the gate while the others queue up behind it.
   const first = postImage(`${url}/v1/ocr`, png(EXAMPLES[0]!));
   await until(() => gated.batches.length === 1, 'the first batch');

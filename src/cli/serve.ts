@@ -31,8 +31,12 @@ Options:
   --host HOST              address to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --port N                 port (default 8080; 0: any free port, printed at start)
   --dtype float32|int8     weights to compute with (default float32)
+  --threads N              ONNX Runtime's threads for one batch (default: one per core); on a
+                           machine whose cores other processes also use, 1 is often faster
   --max-batch-size N       images per batch at most; 1 turns batching off (default 8)
-  --max-wait-ms N          how long a batch waits for more images after its first (default 5)
+  --max-wait-ms N          a batch that is not full waits 4 times this at most, from when its
+                           first image arrived or the previous batch ended: for the clients that
+                           batch answered, or while images keep coming within N ms (default 5)
   --max-queue N            requests in progress at once; more get 503 (default 64)
   --max-body-bytes N       largest request body (default 20971520, 20 MiB)
   --max-images N           most images in one multipart request (default 16)
@@ -49,6 +53,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   dtype: { type: 'string' },
+  threads: { type: 'string' },
   'max-batch-size': { type: 'string' },
   'max-wait-ms': { type: 'string' },
   'max-queue': { type: 'string' },
@@ -93,6 +98,7 @@ export const serve: Command = {
     if (port > 65535) throw new UsageError(`ved serve: --port must be at most 65535, got ${port}`);
     if (values.task !== undefined && values.task !== 'ocr' && values.task !== 'caption') throw new UsageError(`ved serve: --task must be ocr or caption, got '${values.task}'`);
     const dtype = dtypeFlag('serve', values.dtype);
+    const threads = positiveInt('serve', '--threads', values.threads);
     const { maxImagePixels } = maxImagePixelsFlag('serve', values['max-image-pixels']);
     const serverOptions = {
       maxBatchSize: positiveInt('serve', '--max-batch-size', values['max-batch-size']),
@@ -136,10 +142,14 @@ export const serve: Command = {
       process.on('SIGINT', () => stop('SIGINT'));
     });
 
+    if (threads !== undefined) {
+      const { setDefaultThreads } = await import('../runtime/session.js');
+      setDefaultThreads(threads);
+    }
     // OCR reads pages (lines and boxes, as `ved ocr` does); captioning reads each image whole.
     const { GenerateReader } = await import('../serve/generate_reader.js');
-    const { OCRReader } = await import('../ocr/reader.js');
-    const load = task === 'ocr' ? OCRReader.from_pretrained(modelId, { dtype }) : GenerateReader.from_pretrained(modelId, { dtype });
+    const { PageReader } = await import('../serve/page_reader.js');
+    const load = task === 'ocr' ? PageReader.from_pretrained(modelId, { dtype }) : GenerateReader.from_pretrained(modelId, { dtype });
     const reader: BatchReader = await load.catch(async (e: Error) => {
       await server.close(); // else the open socket keeps the process alive after the error
       throw new Error(`ved serve: ${e.message}`);

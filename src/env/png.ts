@@ -41,22 +41,25 @@ export function decodeSimplePng(bytes: Uint8Array): DecodedPixels | null {
   }
   // A tRNS colour key turns grey or RGB into an image with alpha: sharp's way, not this one.
   if (png.alpha !== ((colour & 4) !== 0) || png.width !== size.width || png.height !== size.height) return null;
-  // pngjs expands every pixel to RGBA; keep the file's own channels.
+  // pngjs expands every pixel to RGBA; keep the file's own channels (one loop per layout: this
+  // runs for every pixel of every image a service reads).
   const rgba = png.data;
   const n = png.width * png.height;
   if (channels === 4) return { data: new Uint8Array(rgba.buffer, rgba.byteOffset, n * 4), width: png.width, height: png.height, channels };
   const out = new Uint8Array(n * channels);
-  for (let i = 0; i < n; i++) {
-    const s = i * 4;
-    const o = i * channels;
-    if (channels === 3) {
+  if (channels === 3) {
+    for (let i = 0, s = 0, o = 0; i < n; i++, s += 4, o += 3) {
       out[o] = rgba[s]!;
       out[o + 1] = rgba[s + 1]!;
       out[o + 2] = rgba[s + 2]!;
-    } else {
-      out[o] = rgba[s]!;
-      if (channels === 2) out[o + 1] = rgba[s + 3]!;
     }
+  } else if (channels === 2) {
+    for (let i = 0, s = 0, o = 0; i < n; i++, s += 4, o += 2) {
+      out[o] = rgba[s]!;
+      out[o + 1] = rgba[s + 3]!;
+    }
+  } else {
+    for (let i = 0, s = 0; i < n; i++, s += 4) out[i] = rgba[s]!;
   }
   return { data: out, width: png.width, height: png.height, channels };
 }

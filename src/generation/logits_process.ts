@@ -12,6 +12,13 @@ import { argsortAscending, cumsum, f32, FLOAT32_MAX, logSoftmaxRows, softmax, to
 export type InputIds = readonly ArrayLike<number>[];
 
 export abstract class LogitsProcessor {
+  /**
+   * True when the processor treats each row alone: a row's result depends only on that row's ids
+   * and scores, not on its place in the batch or on the other rows. generate() may then leave out
+   * rows whose result is final (finished greedy rows, beam search items that can no longer
+   * improve). Every processor built here is; one passed in `logits_processor` must say so.
+   */
+  declare readonly rowwise?: boolean;
   /** Processes `scores` ([input_ids.length, vocab]) in place and returns it. */
   abstract process(input_ids: InputIds, scores: Float32Array): Float32Array;
 }

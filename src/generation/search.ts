@@ -324,12 +324,10 @@ function sequencesTensor(rows: readonly Int32Array[], length: number): Tensor {
   return new Tensor('int64', data, [rows.length, length]);
 }
 
-const rowViews = (rows: readonly Int32Array[], cur_len: number): Int32Array[] => rows.map((r) => r.subarray(0, cur_len));
-
 // ---------------------------------------------------------------------------------------------
 // Greedy search and multinomial sampling (Python's _sample)
 
-async function sample(session: DecoderSession, plan: Plan, processors: LogitsProcessor[], rng: RandomGenerator, streamer: BaseStreamer | null): Promise<GenerateOutput> {
+async function sample(session: DecoderSession, plan: Plan, processors: LogitsProcessor[], rng: RandomGenerator, streamer: BaseStreamer | null, compact: boolean): Promise<GenerateOutput> {
   const V = plan.vocab_size;
   const n = plan.num_return_sequences; // num_beams is 1 here
   const rows = plan.batch_size * n;
@@ -349,20 +347,27 @@ async function sample(session: DecoderSession, plan: Plan, processors: LogitsPro
   const scores: Tensor[] = [];
   const rawLogits: Tensor[] = [];
   let cur_len = PROMPT_LENGTH;
+  // The rows the session still decodes, in its row order. Without `compact` every row, as in
+  // Python; with it (greedy, one row per image), a finished row leaves the session: from then on
+  // it only gets pad tokens, whatever its logits.
+  let active: number[] = Array.from({ length: rows }, (_, r) => r);
 
   for (;;) {
-    const newTokens = BigInt64Array.from(seqs, (s) => BigInt(s[cur_len - 1]!));
+    const A = active.length;
+    const newTokens = BigInt64Array.from(active, (r) => BigInt(seqs[r]![cur_len - 1]!));
     const logits = await stepChecked(session, newTokens, cur_len, V);
     let next: Float32Array = logits.slice();
-    for (const p of processors) next = p.process(rowViews(seqs, cur_len), next);
-    if (plan.return_dict && plan.output_scores) scores.push(new Tensor('float32', next, [rows, V]));
-    if (plan.return_dict && plan.output_logits) rawLogits.push(new Tensor('float32', logits.slice(), [rows, V]));
+    const views = active.map((r) => seqs[r]!.subarray(0, cur_len));
+    for (const p of processors) next = p.process(views, next);
+    if (plan.return_dict && plan.output_scores) scores.push(new Tensor('float32', next, [A, V]));
+    if (plan.return_dict && plan.output_logits) rawLogits.push(new Tensor('float32', logits.slice(), [A, V]));
 
-    for (let r = 0; r < rows; r++) {
-      let token = plan.do_sample ? rng.categorical(softmax(next.subarray(r * V, (r + 1) * V))) : argmaxRow(next, r, V);
+    for (let r = 0; r < rows; r++) if (padFinished && !unfinished[r]) seqs[r]![cur_len] = plan.pad!;
+    active.forEach((r, i) => {
+      let token = plan.do_sample ? rng.categorical(softmax(next.subarray(i * V, (i + 1) * V))) : argmaxRow(next, i, V);
       if (padFinished && !unfinished[r]) token = plan.pad!;
       seqs[r]![cur_len] = token;
-    }
+    });
     cur_len++;
     streamer?.put(seqs.map((s) => BigInt(s[cur_len - 1]!)));
 
@@ -373,6 +378,20 @@ async function sample(session: DecoderSession, plan: Plan, processors: LogitsPro
       if (unfinished[r]) anyLeft = true;
     }
     if (!anyLeft) break;
+    if (compact) {
+      const kept: number[] = [];
+      const idx: number[] = [];
+      active.forEach((r, i) => {
+        if (unfinished[r]) {
+          kept.push(r);
+          idx.push(i);
+        }
+      });
+      if (kept.length < active.length) {
+        session.select!(Int32Array.from(idx), Int32Array.from(idx));
+        active = kept;
+      }
+    }
   }
   streamer?.end();
 
@@ -396,7 +415,7 @@ interface Hypothesis {
 
 const copyHyp = (h: Hypothesis): Hypothesis => ({ tokens: h.tokens.slice(), beamIndices: h.beamIndices.slice() });
 
-async function beamSearch(session: DecoderSession, plan: Plan, processors: LogitsProcessor[], rng: RandomGenerator): Promise<GenerateOutput> {
+async function beamSearch(session: DecoderSession, plan: Plan, processors: LogitsProcessor[], rng: RandomGenerator, compact: boolean): Promise<GenerateOutput> {
   const V = plan.vocab_size;
   const B = plan.batch_size;
   const K = plan.num_beams;
@@ -425,6 +444,12 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
   let isSentFinished = new Uint8Array(B * K);
   // Per item: can a running beam still beat the worst finished one?
   const earlyStopUnsatisfied = new Uint8Array(B).fill(1);
+  // The items the session still decodes, in its row order: item active[i] has session rows
+  // i * K .. i * K + K - 1. Without `compact` it stays every item, as in Python. With it, an item
+  // whose early-stop heuristic is satisfied leaves the session: from then on every candidate of
+  // it is sunk by 1e9 and none can enter its finished hypotheses, so its result is already final
+  // and its rows would only be computed to be thrown away.
+  let active: number[] = Array.from({ length: B }, (_, b) => b);
 
   const criteria = new StoppingCriteria(plan);
   const scores: Tensor[] = [];
@@ -434,34 +459,43 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
   let cur_len = PROMPT_LENGTH;
 
   for (;;) {
-    // a. logits of every running beam
-    const newTokens = BigInt64Array.from(running, (h) => BigInt(h.tokens[cur_len - 1]!));
+    // a. logits of every running beam (of the items still decoded)
+    const A = active.length;
+    const newTokens = new BigInt64Array(A * K);
+    const runningIds: Int32Array[] = new Array(A * K);
+    for (let i = 0; i < A; i++) {
+      for (let j = 0; j < K; j++) {
+        const h = running[active[i]! * K + j]!;
+        newTokens[i * K + j] = BigInt(h.tokens[cur_len - 1]!);
+        runningIds[i * K + j] = h.tokens.subarray(0, cur_len);
+      }
+    }
     // b. log-probabilities, processed, then accumulated onto the beam scores
     const { logits, log_probs } = await stepWithLogProbs(session, newTokens, cur_len, V);
     let logProbs: Float32Array = log_probs;
-    const runningIds = running.map((h) => h.tokens.subarray(0, cur_len));
     for (const p of processors) logProbs = p.process(runningIds, logProbs);
-    if (plan.return_dict && plan.output_logits) rawLogits.push(new Tensor('float32', logits.slice(), [B * K, V]));
-    if (plan.return_dict && plan.output_scores) scores.push(new Tensor('float32', logProbs.slice(), [B * K, V]));
+    if (plan.return_dict && plan.output_logits) rawLogits.push(new Tensor('float32', logits.slice(), [A * K, V]));
+    if (plan.return_dict && plan.output_scores) scores.push(new Tensor('float32', logProbs.slice(), [A * K, V]));
 
     // c. top (or sampled) beamsToKeep continuations of each item among its K * V candidates
     const topScores = new Float32Array(B * beamsToKeep);
     const topHyps: Hypothesis[] = new Array(B * beamsToKeep);
     const timeIsUp = criteria.timeIsUp();
     const hits = new Uint8Array(B * beamsToKeep);
-    for (let b = 0; b < B; b++) {
+    for (let i = 0; i < A; i++) {
+      const b = active[i]!;
       const beamScores = runningScores.subarray(b * K, (b + 1) * K);
       let picked: number[];
       let pickedScores: number[];
       if (plan.do_sample) {
         for (let j = 0; j < K; j++) {
-          const base = (b * K + j) * V;
+          const base = (i * K + j) * V;
           for (let v = 0; v < V; v++) acc[j * V + v] = logProbs[base + v]! + beamScores[j]!;
         }
         picked = rng.sampleWithoutReplacement(softmax(acc), beamsToKeep);
         pickedScores = picked.map((flat) => acc[flat]!);
       } else {
-        ({ indices: picked, values: pickedScores } = topkOfRowSums(logProbs, b * K * V, V, beamScores, beamsToKeep));
+        ({ indices: picked, values: pickedScores } = topkOfRowSums(logProbs, i * K * V, V, beamScores, beamsToKeep));
       }
       picked.forEach((flat, k) => {
         const beam = Math.floor(flat / V);
@@ -476,10 +510,11 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
       });
     }
 
-    // e. the best K candidates that did not stop keep running (stopped ones sink by 1e9)
-    const nextRunning: Hypothesis[] = new Array(B * K);
-    const nextRunningScores = new Float32Array(B * K);
-    for (let b = 0; b < B; b++) {
+    // e. the best K candidates that did not stop keep running (stopped ones sink by 1e9);
+    //    items no longer decoded keep what they had
+    const nextRunning: Hypothesis[] = running.slice();
+    const nextRunningScores = runningScores.slice();
+    for (const b of active) {
       const s = new Float32Array(beamsToKeep);
       for (let k = 0; k < beamsToKeep; k++) s[k] = topScores[b * beamsToKeep + k]! + (hits[b * beamsToKeep + k] ? NEG_1E9 : 0);
       topkIndices(s, K).forEach((k, j) => {
@@ -491,10 +526,10 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
     // f. candidates among the first K that stopped become finished hypotheses if they beat the
     //    current ones; scores are divided by (generated length) ** length_penalty
     const denominator = f32(Math.pow(cur_len + 1 - PROMPT_LENGTH, length_penalty));
-    const nextFinished: Hypothesis[] = new Array(B * K);
-    const nextFinishedScores = new Float32Array(B * K);
-    const nextIsSentFinished = new Uint8Array(B * K);
-    for (let b = 0; b < B; b++) {
+    const nextFinished: Hypothesis[] = finished.slice();
+    const nextFinishedScores = finishedScores.slice();
+    const nextIsSentFinished = isSentFinished.slice();
+    for (const b of active) {
       let full = early_stopping === true;
       for (let j = 0; j < K; j++) full = full && isSentFinished[b * K + j] === 1;
       const mergedScores = new Float32Array(K + beamsToKeep);
@@ -528,11 +563,9 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
     finishedScores = nextFinishedScores;
     isSentFinished = nextIsSentFinished;
 
-    // g. the cache follows the running beams; then decide whether to go on
-    session.reorder(Int32Array.from(running, (h) => h.beamIndices[cur_len - PROMPT_LENGTH]!));
+    // g. decide whether to go on; the cache follows the running beams (of the items kept)
     cur_len++;
-
-    for (let b = 0; b < B; b++) {
+    for (const b of active) {
       // Best score the best running beam could still reach: at the current length, except with
       // early_stopping="never" and a positive length penalty, which favours the longest.
       const hypotheticalLength = early_stopping === 'never' && length_penalty > 0 ? max_length - PROMPT_LENGTH : cur_len - PROMPT_LENGTH;
@@ -546,8 +579,25 @@ async function beamSearch(session: DecoderSession, plan: Plan, processors: Logit
     const improvementPossible = earlyStopUnsatisfied.some((u) => u === 1);
     const allFinished = isSentFinished.every((f) => f === 1);
     const existsOpenBeam = !(allFinished && early_stopping === true);
-    const validContinuations = !hits.every((h) => h === 1);
-    if (!(improvementPossible && existsOpenBeam && validContinuations)) break;
+    // Only an item's own candidates can all hit a criterion when the criterion is a shared one
+    // (length, time): at most K of its beamsToKeep distinct candidates end in each EOS id. So
+    // the items no longer decoded would have hit it too, and looking at the decoded ones is enough.
+    let validContinuations = false;
+    for (const b of active) for (let k = 0; k < beamsToKeep; k++) if (hits[b * beamsToKeep + k] === 0) validContinuations = true;
+    const goOn = improvementPossible && existsOpenBeam && validContinuations;
+    const kept = compact && goOn ? active.filter((b) => earlyStopUnsatisfied[b] === 1) : active;
+    const beamIdx = new Int32Array(kept.length * K);
+    const images = new Int32Array(kept.length);
+    for (let i = 0, p = 0; i < kept.length; i++) {
+      const b = kept[i]!;
+      while (active[p] !== b) p++;
+      images[i] = p;
+      for (let j = 0; j < K; j++) beamIdx[i * K + j] = p * K + (running[b * K + j]!.beamIndices[cur_len - 1 - PROMPT_LENGTH]! - b * K);
+    }
+    if (kept.length === active.length) session.reorder(beamIdx);
+    else session.select!(beamIdx, images);
+    active = kept;
+    if (!goOn) break;
   }
 
   // Best num_return_sequences finished hypotheses per item, cropped to the longest one.
@@ -604,8 +654,17 @@ export async function generate(
   const processors = buildLogitsProcessor(plan.processorConfig, plan.eos, PROMPT_LENGTH, options.logits_processor ?? []);
   const rng = new RandomGenerator(options.seed);
   const streamer = toStreamer(options.streamer);
+  // Rows (greedy) or items (beam search) whose result is final may leave the session's batch
+  // early: not when sampling (each row's draws would shift), not when the per-step scores of every
+  // row are returned, and only when every processor treats each row alone (the built ones do;
+  // a caller's own must say so with `rowwise`).
+  const compact =
+    session.select !== undefined &&
+    !plan.do_sample &&
+    !(plan.return_dict && (plan.output_scores || plan.output_logits)) &&
+    (options.logits_processor ?? []).every((p) => p.rowwise === true);
   try {
-    return plan.num_beams > 1 ? await beamSearch(session, plan, processors, rng) : await sample(session, plan, processors, rng, streamer);
+    return plan.num_beams > 1 ? await beamSearch(session, plan, processors, rng, compact) : await sample(session, plan, processors, rng, streamer, compact);
   } catch (e) {
     streamer?.error?.(e);
     throw e;

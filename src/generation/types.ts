@@ -25,6 +25,13 @@ export interface DecoderSession {
   stepLogProbs?(new_tokens: BigInt64Array, cur_len: number): Promise<{ logits: Float32Array; log_probs: Float32Array }>;
   /** Keep rows in this order (beam search): row r of the next step continues old row beam_idx[r]. */
   reorder(beam_idx: Int32Array): void;
+  /**
+   * Optional: `reorder` that also drops whole images, for generation to stop computing rows whose
+   * result is final. Row r of the next step continues old row beam_idx[r]; `images` lists the old
+   * images kept, in their new order (image i's rows are i * n .. i * n + n - 1, n its rows per
+   * image), and beam_idx only takes rows of those images, each image's rows together, in that order.
+   */
+  select?(beam_idx: Int32Array, images: Int32Array): void;
   /** Free resources. */
   dispose?(): void;
 }

@@ -158,6 +158,12 @@ export class VisionEncoderDecoderModel {
   /** Dropout is live in training mode (model.train()); off after model.eval() (the default). */
   training = false;
   private readonly sessions = new SessionCache();
+  /**
+   * The self-attention cache arrays of the last generate() call, for the next one: their pages
+   * are mapped already (a fresh cache's first writes each step were page faults). At most
+   * SPARE_CACHE_BYTES are kept.
+   */
+  private spareCache: Float32Array[] = [];
   private dropoutRand = uniformSampler(0);
   /**
    * Generation sessions bake the weights in as initializers (ORT pre-packs them and folds the
@@ -715,17 +721,27 @@ export class VisionEncoderDecoderModel {
     });
   }
 
-  /** The decoder step graph: new tokens + self cache + cross K/V → logits of the new position + grown cache. */
+  /**
+   * The decoder step graph: new tokens + self-attention cache + cross K/V → logits of the new
+   * position + the new position's self-attention K/V. The cache is position-major, one entry
+   * [heads, head_dim] per (position, slot), and row r's past is entries past_idx[r, 0..past-1]:
+   * ORT gathers each row's past (beams that traded places or left included) into the attention's
+   * input. Only the new entries leave ORT: handing the whole grown cache back to JavaScript every
+   * step, as new arrays, cost more than the step's own arithmetic.
+   */
   private stepSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:step', async () => {
       const g = new Graph({ paramMode: 'initializer' });
       const ctx = new Ctx(g, this.store);
       const cs = this.cacheShape();
       const ids = g.input('input_ids', 'int64', ['batch', 'new']);
+      const pastIdx = g.input('past_idx', 'int32', ['batch', 'past']);
       const past: KV[] = [];
       const cross: KV[] = [];
+      // [entries, heads, head_dim] → [batch, past, heads, head_dim] → [batch, heads, past, head_dim]
+      const cached = (name: string) => F.transpose(F.gather(g.input(name, 'float32', ['cache_entries', cs.heads, cs.head_dim]), pastIdx, 0), [0, 2, 1, 3]);
       for (let i = 0; i < cs.layers; i++) {
-        past.push({ key: g.input(`past.${i}.key`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]), value: g.input(`past.${i}.value`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]) });
+        past.push({ key: cached(`cache.${i}.key`), value: cached(`cache.${i}.value`) });
         // One row of cross-attention K/V per image, however many beams or sequences each image has.
         cross.push({ key: g.input(`cross.${i}.key`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]), value: g.input(`cross.${i}.value`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]) });
       }
@@ -736,16 +752,19 @@ export class VisionEncoderDecoderModel {
       // JavaScript loop over rows × vocab.
       const outputs: Record<string, Sym> = { logits: last, log_probs: F.logSoftmax(last, -1) };
       out.present.forEach((kv, i) => {
-        outputs[`present.${i}.key`] = kv.key;
-        outputs[`present.${i}.value`] = kv.value;
+        outputs[`new.${i}.key`] = F.slice(kv.key, [-1], [F.END], [2]);
+        outputs[`new.${i}.value`] = F.slice(kv.value, [-1], [F.END], [2]);
       });
       // A step multiplies a few rows by each weight: the blockwise int8 kernel is the faster there.
       return this.compileForGeneration(g, outputs, 'decoder step', 'blockwise');
     });
   }
 
-  /** A DecoderSession over a batch of images: the encoder has run once; each step feeds one token per row. */
-  async decoderSession(pixel_values: Tensor): Promise<DecoderSession> {
+  /**
+   * A DecoderSession over a batch of images: the encoder has run once; each step feeds one token
+   * per row. `maxLength`: the longest rows expected (the cache's first size; it grows past it).
+   */
+  async decoderSession(pixel_values: Tensor, maxLength = 64): Promise<DecoderSession> {
     this.checkPixels(pixel_values);
     if (this.bakedVersion !== this.weightsVersion) {
       await this.sessions.drop('gen:');
@@ -761,27 +780,70 @@ export class VisionEncoderDecoderModel {
     let rows = pixel_values.dims[0]!;
     const cross: Tensor[] = [];
     for (let i = 0; i < cs.layers; i++) cross.push(encOut[`cross.${i}.key`]!, encOut[`cross.${i}.value`]!);
-    let past: Tensor[] = [];
-    for (let i = 0; i < 2 * cs.layers; i++) past.push(Tensor.zeros('float32', [rows, cs.heads, 0, cs.head_dim]));
     const V = (this.config.decoder as AnyConfig).vocab_size as number;
-    const presentNames = Array.from({ length: cs.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    const newNames = Array.from({ length: cs.layers }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat();
+    // The self-attention cache: per layer, key and value, `capacity` positions × `slots` entries
+    // of [heads, head_dim]. At position p, slot r holds what row r computed at step p (slots =
+    // rows at the first step; rows only leave after it). history[r * capacity + p] is the slot
+    // of row r's own past at position p: beam search moves rows by copying these, not the cache.
+    const entry = cs.heads * cs.head_dim;
+    let slots = 0;
+    let capacity = 0;
+    let length = 0;
+    let cache: Float32Array[] = [];
+    let history = new Int32Array(0);
+    const grow = () => {
+      const cap = capacity === 0 ? Math.max(8, Math.min(maxLength, 1024)) : capacity * 2;
+      const size = cap * slots * entry;
+      const spare = this.spareCache;
+      if (capacity === 0 && spare.length === 2 * cs.layers && spare.every((c) => c.length >= size)) {
+        // Stale values are never read: a row's past only names entries written in this call.
+        cache = spare;
+        this.spareCache = [];
+      } else {
+        cache = Array.from({ length: 2 * cs.layers }, (_, k) => {
+          const c = new Float32Array(size);
+          if (cache[k]) c.set(cache[k]!.subarray(0, length * slots * entry));
+          return c;
+        });
+      }
+      const h = new Int32Array(rows * cap);
+      for (let r = 0; r < rows; r++) h.set(history.subarray(r * capacity, r * capacity + length), r * cap);
+      history = h;
+      capacity = cap;
+    };
+    /** Row r of the next step continues row idx[r] of this one. */
+    const follow = (idx: Int32Array) => {
+      const h = new Int32Array(idx.length * capacity);
+      idx.forEach((from, r) => h.set(history.subarray(from * capacity, from * capacity + length), r * capacity));
+      history = h;
+    };
     const run = async (new_tokens: BigInt64Array, logProbs: boolean) => {
-      const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]) };
+      if (slots === 0) slots = rows;
+      if (length === capacity) grow();
+      const pastIdx = new Int32Array(rows * length);
+      for (let r = 0; r < rows; r++) {
+        for (let p = 0; p < length; p++) pastIdx[r * length + p] = p * slots + history[r * capacity + p]!;
+      }
+      const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', new_tokens, [rows, 1]), past_idx: new Tensor('int32', pastIdx, [rows, length]) };
       for (let i = 0; i < cs.layers; i++) {
-        feeds[`past.${i}.key`] = past[2 * i]!;
-        feeds[`past.${i}.value`] = past[2 * i + 1]!;
+        feeds[`cache.${i}.key`] = new Tensor('float32', cache[2 * i]!.subarray(0, length * slots * entry), [length * slots, cs.heads, cs.head_dim]);
+        feeds[`cache.${i}.value`] = new Tensor('float32', cache[2 * i + 1]!.subarray(0, length * slots * entry), [length * slots, cs.heads, cs.head_dim]);
         feeds[`cross.${i}.key`] = cross[2 * i]!;
         feeds[`cross.${i}.value`] = cross[2 * i + 1]!;
       }
-      const res = await step.run(feeds, logProbs ? ['logits', 'log_probs', ...presentNames] : ['logits', ...presentNames]);
-      past = presentNames.map((n) => res[n]!);
+      const res = await step.run(feeds, logProbs ? ['logits', 'log_probs', ...newNames] : ['logits', ...newNames]);
+      // Row r's new entry goes to slot r of the new position: rows 0..rows-1 are one block.
+      newNames.forEach((n, k) => cache[k]!.set(res[n]!.data as Float32Array, length * slots * entry));
+      for (let r = 0; r < rows; r++) history[r * capacity + length] = r;
+      length++;
       return { logits: res['logits']!.data as Float32Array, log_probs: res['log_probs']?.data as Float32Array | undefined };
     };
     return {
       vocab_size: V,
       expand(n: number) {
         // Cross-attention K/V stays one row per image: the step graph groups each image's rows.
-        past = past.map((t) => repeatRows(t, n));
+        if (length > 0) throw new Error('DecoderSession.expand: expand comes before the first step');
         rows *= n;
       },
       async step(new_tokens: BigInt64Array) {
@@ -793,8 +855,20 @@ export class VisionEncoderDecoderModel {
       },
       reorder(beam_idx: Int32Array) {
         // Beams only trade places within their own image, whose rows of cross-attention K/V are
-        // identical: only the self-attention cache moves.
-        past = past.map((t) => gatherRows(t, beam_idx));
+        // identical: only the rows' histories move.
+        if (beam_idx.length !== rows) throw new Error(`DecoderSession.reorder: ${beam_idx.length} indices for ${rows} rows`);
+        follow(beam_idx);
+      },
+      select(beam_idx: Int32Array, images: Int32Array) {
+        follow(beam_idx);
+        for (let i = 0; i < cross.length; i++) cross[i] = keepRows(cross[i]!, images);
+        rows = beam_idx.length;
+      },
+      dispose: () => {
+        const bytes = cache.reduce((n, c) => n + c.byteLength, 0);
+        const spareBytes = this.spareCache.reduce((n, c) => n + c.byteLength, 0);
+        if (cache.length > 0 && bytes <= SPARE_CACHE_BYTES && bytes >= spareBytes) this.spareCache = cache;
+        cache = [];
       },
     };
   }
@@ -815,11 +889,20 @@ export class VisionEncoderDecoderModel {
     if (config.decoder_start_token_id === null || config.decoder_start_token_id === undefined) {
       throw new Error('generate: decoder_start_token_id is not set (in the generation config, the model config, or the call)');
     }
-    const session = await this.decoderSession(pixel_values);
-    const out = await runGenerate(session, pixel_values.dims[0]!, config, genOptions);
-    return config.return_dict_in_generate ? out : out.sequences;
+    // The cache's first size: the longest rows this call can make (a hint only; Python's default is 20 new tokens).
+    const longest = typeof config.max_new_tokens === 'number' ? config.max_new_tokens + 1 : typeof config.max_length === 'number' ? config.max_length : 21;
+    const session = await this.decoderSession(pixel_values, longest);
+    try {
+      const out = await runGenerate(session, pixel_values.dims[0]!, config, genOptions);
+      return config.return_dict_in_generate ? out : out.sequences;
+    } finally {
+      session.dispose?.();
+    }
   }
 }
+
+/** The most bytes of self-attention cache a model keeps between generate() calls. */
+const SPARE_CACHE_BYTES = 256 * 1024 * 1024;
 
 function imageSize(enc: PretrainedConfig): [number, number] {
   const s = enc.image_size as number | number[] | undefined;
@@ -827,14 +910,19 @@ function imageSize(enc: PretrainedConfig): [number, number] {
   return Array.isArray(s) ? [s[0]!, s[1]!] : [s, s];
 }
 
-/** Repeat each row (axis 0) n times consecutively. */
-function repeatRows(t: Tensor, n: number): Tensor {
+/**
+ * Rows `keep` of t (axis 0): when ascending, moved down in place (t's array is this session's
+ * own, the encoder's output, and a fresh copy each time images left cost page faults).
+ */
+function keepRows(t: Tensor, keep: Int32Array): Tensor {
   const rows = t.dims[0]!;
-  const per = t.size / Math.max(rows, 1);
-  const src = t.data as Float32Array;
-  const out = new Float32Array(t.size * n);
-  for (let r = 0; r < rows; r++) for (let k = 0; k < n; k++) out.set(src.subarray(r * per, (r + 1) * per), (r * n + k) * per);
-  return new Tensor(t.type, out, [rows * n, ...t.dims.slice(1)]);
+  const per = rows === 0 ? 0 : t.size / rows;
+  const data = t.data as Float32Array;
+  if (keep.some((r, i) => i > 0 && r <= keep[i - 1]!)) return gatherRows(t, keep);
+  keep.forEach((r, i) => {
+    if (r !== i) data.copyWithin(i * per, r * per, (r + 1) * per);
+  });
+  return new Tensor(t.type, data.subarray(0, keep.length * per), [keep.length, ...t.dims.slice(1)]);
 }
 
 /** Rows of t (axis 0) in the order idx. */

@@ -10,8 +10,9 @@ import type { GenerateOptions, GenerationSettings } from '../generation/search.j
 import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision_encoder_decoder.js';
 import { RawImage, type ImageInput, type LoadImageOptions } from '../processing/image.js';
 import { AutoProcessor, type ImageTextProcessor } from '../processing/processors.js';
-import { tensorRows } from '../runtime/tensor.js';
-import { findTextLines, lineCrops, type Box, type LayoutOptions } from './layout.js';
+import { Tensor, tensorRows } from '../runtime/tensor.js';
+import type { Box, LayoutOptions } from './layout.js';
+import { preparePage, type PreparedPage } from './page.js';
 
 /** What generate() takes, less the streamer (crops of many lines are read in one call). */
 export type GenerationOptions = Partial<GenerationSettings> & Omit<GenerateOptions, 'streamer'>;
@@ -60,19 +61,39 @@ export class OCRReader {
   /** Read every image: one result per image, its lines top to bottom. */
   async read(images: ImageInput | readonly ImageInput[], options: ReadOptions = {}): Promise<OCRResult[]> {
     const list = Array.isArray(images) ? (images as readonly ImageInput[]) : [images as ImageInput];
-    const { batch_size = 32, progress, maxAspect, minHeight, maxImagePixels, maxImagePixelsOption, ...generateOptions } = options;
-    if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
-    // Each line's chunk texts, filled in once the crops of all images are read.
-    const pages: Array<Array<{ box: Box; parts: string[] }>> = [];
-    const crops: Array<{ parts: string[]; crop: RawImage }> = [];
+    const { maxAspect, minHeight, maxImagePixels, maxImagePixelsOption } = options;
+    const prepared: PreparedPage[] = [];
     for (const input of list) {
       const image = await RawImage.read(input, { maxImagePixels, maxImagePixelsOption });
-      const lines = findTextLines(image, { maxAspect, minHeight });
-      const page = lines.map((l) => ({ box: l.box, parts: [] as string[] }));
-      pages.push(page);
-      for (const c of lineCrops(image, lines)) crops.push({ parts: page[c.line]!.parts, crop: c.crop });
+      prepared.push(await preparePage(image, this.processor.image_processor, { maxAspect, minHeight }));
     }
-    const texts = await this.readCrops(crops.map((c) => c.crop), batch_size, generateOptions, progress);
+    return this.readPrepared(prepared, options);
+  }
+
+  /** Read pages that preparePage (page.ts) made ready: one result per page, its lines top to bottom. */
+  async readPrepared(prepared: readonly PreparedPage[], options: ReadOptions = {}): Promise<OCRResult[]> {
+    const { batch_size = 32, progress, ...rest } = options;
+    const generateOptions: Record<string, unknown> = { ...rest };
+    // The layout's and the decoder's options are not generate()'s.
+    for (const k of ['maxAspect', 'minHeight', 'maxImagePixels', 'maxImagePixelsOption']) delete generateOptions[k];
+    if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
+    // Each line's chunk texts, filled in once the crops of all images are read.
+    const pages = prepared.map((p) => p.lines.map((l) => ({ box: l.box, parts: [] as string[] })));
+    const crops: Array<{ parts: string[]; page: PreparedPage; index: number }> = [];
+    prepared.forEach((p, i) => p.lineOfCrop.forEach((line, index) => crops.push({ parts: pages[i]![line]!.parts, page: p, index })));
+    const texts: string[] = [];
+    for (let start = 0; start < crops.length; start += batch_size) {
+      const batch = crops.slice(start, start + batch_size);
+      const [c, h, w] = batch[0]!.page.cropDims;
+      const size = c * h * w;
+      const data = new Float32Array(batch.length * size);
+      batch.forEach((b, i) => {
+        if (b.page.cropDims.some((d, k) => d !== [c, h, w][k])) throw new Error('OCRReader.readPrepared: crops of different sizes');
+        data.set(b.page.pixels.subarray(b.index * size, (b.index + 1) * size), i * size);
+      });
+      texts.push(...(await this.generateTexts(new Tensor('float32', data, [batch.length, c, h, w]), generateOptions as GenerationOptions)));
+      progress?.(texts.length, crops.length);
+    }
     crops.forEach((c, i) => c.parts.push(texts[i]!.trim()));
     return pages.map((page) => {
       const lines = page
@@ -93,10 +114,14 @@ export class OCRReader {
     for (let start = 0; start < crops.length; start += batchSize) {
       const batch = crops.slice(start, start + batchSize);
       const { pixel_values } = await this.processor.image_processor.preprocess(batch as RawImage[]);
-      const ids = await this.model.generate(pixel_values, { ...options, num_return_sequences: 1 });
-      out.push(...this.processor.batch_decode(tensorRows(ids), { skip_special_tokens: true }));
+      out.push(...(await this.generateTexts(pixel_values, options)));
       progress?.(out.length, crops.length);
     }
     return out;
+  }
+
+  private async generateTexts(pixel_values: Tensor, options: GenerationOptions): Promise<string[]> {
+    const ids = await this.model.generate(pixel_values, { ...options, num_return_sequences: 1 });
+    return this.processor.batch_decode(tensorRows(ids), { skip_special_tokens: true });
   }
 }

@@ -1,6 +1,14 @@
 // Dynamic batching across requests: images from concurrent requests wait in one queue, and a
-// single worker reads them in batches of up to maxBatchSize images with equal generation options,
-// waiting at most maxWaitMs after the oldest arrived for a batch to fill. One batch runs at a
+// single worker reads them in batches of up to maxBatchSize images with equal generation options.
+// A batch that is not full waits at most MAX_WAIT_FACTOR × maxWaitMs, counted from when its
+// oldest image arrived or the previous batch ended, whichever is later:
+// - right after a batch, until as many images wait as there were waiting then plus the ones that
+//   batch read (the clients it has just answered, back with their next request);
+// - otherwise while images keep joining it, each within maxWaitMs of the one before.
+// (Counted from arrival alone, the images that came in while a batch ran would start the next one
+// the moment it ends, before the clients it has just answered can send again: under steady load
+// the clients split into groups that take turns, each in batches a fraction of the size they
+// could be. A lone client's next request, expected, starts at once.) One batch runs at a
 // time: ONNX Runtime already uses every core for one batch, and a larger batch is where the
 // speed comes from (the decoder's weights are streamed once per step for all its rows).
 
@@ -8,10 +16,17 @@ import type { ImageText } from '../cli/records.js';
 import type { RawImage } from '../processing/image.js';
 import type { BatchReader, ReadOptions } from './reader.js';
 
+/** A batch that is not full waits at most this many times maxWaitMs for images to join it. */
+export const MAX_WAIT_FACTOR = 4;
+
 export interface BatcherOptions {
   /** Images per batch at most (1: no batching). */
   maxBatchSize: number;
-  /** How long the oldest waiting image may wait for others to join its batch. */
+  /**
+   * A batch that is not full waits MAX_WAIT_FACTOR times this at most (after its oldest arrived
+   * and the previous batch ended); with no batch just ended, only while images keep joining it
+   * within this many ms of each other.
+   */
   maxWaitMs: number;
   /** Called after every batch that ran to its end: its size and wall time. */
   onBatch?: (size: number, seconds: number) => void;
@@ -58,6 +73,10 @@ export class Batcher {
   private running: { items: Item[]; controller: AbortController } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
+  /** When the last batch ended (performance.now()). */
+  private freeSince = -Infinity;
+  /** How many images the next batch may expect, right after the last one ended (0: none). */
+  private expected = 0;
 
   constructor(
     private readonly reader: BatchReader,
@@ -123,18 +142,31 @@ export class Batcher {
     }
     const first = this.queue[0]!;
     const same = this.queue.filter((i) => i.key === first.key);
-    const waited = performance.now() - first.enqueuedAt;
-    if (same.length < this.options.maxBatchSize && waited < this.options.maxWaitMs) {
-      if (!this.timer) {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (same.length < this.options.maxBatchSize) {
+      // A batch that is not full waits (see the top of this file): for the images expected
+      // right after a batch, else while images keep joining it; MAX_WAIT_FACTOR × maxWaitMs at most.
+      const { maxWaitMs } = this.options;
+      const opened = Math.max(first.enqueuedAt, this.freeSince);
+      const cap = opened + MAX_WAIT_FACTOR * maxWaitMs;
+      const lastJoined = Math.max(same[same.length - 1]!.enqueuedAt, this.freeSince);
+      const now = performance.now();
+      let wait: number;
+      if (this.expected > 0 && now < this.freeSince + MAX_WAIT_FACTOR * maxWaitMs) {
+        wait = same.length >= this.expected ? 0 : cap - now;
+      } else {
+        wait = Math.min(lastJoined + maxWaitMs, cap) - now;
+      }
+      if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = null;
           this.pump();
-        }, Math.ceil(this.options.maxWaitMs - waited));
+        }, Math.ceil(wait));
+        return;
       }
-      return;
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.expected = 0;
     const batch = same.slice(0, this.options.maxBatchSize);
     const taken = new Set(batch);
     this.queue = this.queue.filter((i) => !taken.has(i));
@@ -176,6 +208,8 @@ export class Batcher {
       batch.forEach((item, i) => item.resolve({ result: results[i]!, seconds: seconds / batch.length }));
     } finally {
       this.running = null;
+      this.freeSince = performance.now();
+      this.expected = this.queue.length + batch.length;
       this.pump();
     }
   }

@@ -24,6 +24,7 @@ export class ReadAborted extends Error {
  * signal is aborted, which ends the generation between two steps.
  */
 class AbortCheck extends LogitsProcessor {
+  override readonly rowwise = true;
   constructor(private readonly signal: AbortSignal) {
     super();
   }

@@ -14,7 +14,11 @@ import type { BatchReader, ReadOptions, ServeTask } from './reader.js';
 export interface ServeOptions {
   /** Images per batch at most; 1 turns batching off (default 8). */
   maxBatchSize?: number;
-  /** How long a batch waits for more images after its first arrived (default 5 ms). */
+  /**
+   * A batch that is not full waits MAX_WAIT_FACTOR (4) times this at most, from when its first
+   * image arrived or the previous batch ended: for the clients that batch answered, or while
+   * images keep coming within this many ms of each other (default 5). See batcher.ts.
+   */
   maxWaitMs?: number;
   /** Requests in progress at once (uploading, waiting or being read); more get 503 (default 64). */
   maxQueue?: number;
