@@ -55,7 +55,7 @@ class Params:
 
 
 class ViT:
-    """ViTModel (modeling_vit.py): patch embedding, CLS + positions, pre-LN layers, final LayerNorm, pooler."""
+    """ViTModel (modeling_vit.py): patch embedding, CLS + positions, pre-LN layers, final LayerNorm."""
 
     def __init__(self, c, P):
         self.c, self.P = c, P
@@ -107,9 +107,9 @@ class ViT:
             x = x + F.dropout(self.lin(a.transpose(1, 2).reshape(B, -1, self.d), p + 'attention.output.dense'), self.drop, train)
             h = self.ln(x, p + 'layernorm_after')
             x = x + F.dropout(self.lin(F.gelu(self.lin(h, p + 'intermediate.dense')), p + 'output.dense'), self.drop, train)
-        x = self.ln(x, e + 'layernorm')
-        pooled = torch.tanh(self.lin(x[:, 0], e + 'pooler.dense'))
-        return x, pooled
+        # The pooler (pooler.dense) is a parameter but not computed: no output here depends on it,
+        # and our graphs prune it.
+        return self.ln(x, e + 'layernorm')
 
 
 def attend(q, k, v, scale, causal=False, drop=0.0, train=False):
@@ -293,7 +293,7 @@ class Peer:
 
     def encode(self, px):
         """What our encoder session computes: the encoder states and every layer's cross-attention K/V."""
-        x, _ = self.encoder(px, False)
+        x = self.encoder(px, False)
         return self.decoder.cross_kv(x)
 
     @torch.inference_mode()
@@ -345,7 +345,7 @@ class Peer:
     def train_step(self):
         """One training step: teacher-forced loss on labels, backward, AdamW."""
         t0 = time.perf_counter()
-        x, _ = self.encoder(self.pxT, True)
+        x = self.encoder(self.pxT, True)
         cross = self.decoder.cross_kv(x)
         dec_in = torch.cat([torch.full_like(self.labels[:, :1], self.start), self.labels[:, :-1]], 1)
         logits, _ = self.decoder(dec_in, 0, cross, None, train=True)
