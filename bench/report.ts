@@ -146,7 +146,8 @@ export function printReport(rep: Report): void {
   );
   out.push('');
   const pt = rep.results.find((r) => r.torch)?.torch;
-  out.push(`PyTorch eager on the same shapes and random weights (bench/torch_peer.py${pt ? `: torch ${pt.torch}, ${pt.threads} threads, BLAS ${pt.blas}` : ''}), same rounds; x = PyTorch time / ours (above 1: ours faster):`);
+  if (!pt) out.push(`PyTorch eager on the same shapes: not measured in this run (${rep.torch})`);
+  else out.push(`PyTorch eager on the same shapes and random weights (bench/torch_peer.py${pt ? `: torch ${pt.torch}, ${pt.threads} threads, BLAS ${pt.blas}` : ''}), same rounds; x = PyTorch time / ours (above 1: ours faster):`);
   const withTorch = rep.results.filter((r) => r.torch);
   if (withTorch.length)
     out.push(
