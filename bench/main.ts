@@ -119,6 +119,11 @@ async function measure(spec: ModelSpec, quick: boolean, python: string | null): 
     try {
       peer = await startTorchPeer(python, spec, { batch: big, newTokens: NEW_TOKENS, trainBatch: trainer ? trainBatch : null, decoderStart: Number(model.config.decoder_start_token_id ?? 0) });
       log(`PyTorch ${peer.info.torch}, ${peer.info.threads} threads, ${(peer.info.params / 1e6).toFixed(1)} M parameters, BLAS ${peer.info.blas}`);
+      // The same shapes: its parameter count is ours to the last element.
+      if (peer.info.params !== encParams + decParams) {
+        torchNote = `PyTorch peer has ${peer.info.params} parameters, ours ${encParams + decParams}: its shapes differ, figures not comparable`;
+        log(torchNote);
+      }
     } catch (e) {
       torchNote = `PyTorch peer failed: ${e instanceof Error ? e.message : String(e)}`;
       log(torchNote);
