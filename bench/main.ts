@@ -5,6 +5,9 @@
 // does not slow the next. Inside a child, every measurement and every bound runs once per round,
 // round-robin, and the median of the rounds is reported: this machine's memory bandwidth drifts
 // 10-20% between rounds, so a bound measured minutes apart from its figure would mislead.
+//
+// The PyTorch peer (bench/torch_peer.py, the same shapes in plain PyTorch eager) runs in a Python
+// child of the model's process, one round of it after each of ours, while ours waits.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,9 +18,10 @@ import { exportModel } from '../src/cli/export.js';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
 import { AdamW } from '../src/training/optim.js';
 import { Tensor } from '../src/runtime/tensor.js';
-import { chainProbe, copyProbe, matmulProbe, streamProbe, type Probe } from './bounds.js';
+import { chainProbe, copyProbe, matmulProbe, stepStreamProbe, streamProbe, type Probe } from './bounds.js';
 import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, stepMatrices, type ModelSpec } from './models.js';
 import { printReport, type ModelResult } from './report.js';
+import { findTorchPython, peerUnsupported, startTorchPeer, TORCH_INSTALL, type TorchPeer } from './torch.js';
 
 const NEW_TOKENS = 16;
 const NODE_FLAGS = ['--single-threaded-gc'];
@@ -54,7 +58,7 @@ async function timeProbe(p: Probe, reps: number): Promise<number> {
 }
 
 /** Measure one model: everything round-robin, `rounds` times. */
-async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
+async function measure(spec: ModelSpec, quick: boolean, python: string | null): Promise<ModelResult> {
   const rounds = quick ? 1 : 3;
   const log = (s: string) => process.stderr.write(`[${spec.name}] ${s}\n`);
   const t0 = performance.now();
@@ -106,6 +110,26 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     await trainer();
   }
 
+  // The PyTorch peer on the same shapes, built and warmed up now (its memory is its own process's).
+  let peer: TorchPeer | null = null;
+  // Without python the report says why once, for the whole run; per model only what is its own.
+  let torchNote: string | null = python ? peerUnsupported(spec) : null;
+  if (python && !torchNote) {
+    log('starting the PyTorch peer');
+    try {
+      peer = await startTorchPeer(python, spec, { batch: big, newTokens: NEW_TOKENS, trainBatch: trainer ? trainBatch : null, decoderStart: Number(model.config.decoder_start_token_id ?? 0) });
+      log(`PyTorch ${peer.info.torch}, ${peer.info.threads} threads, ${(peer.info.params / 1e6).toFixed(1)} M parameters, BLAS ${peer.info.blas}`);
+      // The same shapes: its parameter count is ours to the last element.
+      if (peer.info.params !== encParams + decParams) {
+        torchNote = `PyTorch peer has ${peer.info.params} parameters, ours ${encParams + decParams}: its shapes differ, figures not comparable`;
+        log(torchNote);
+      }
+    } catch (e) {
+      torchNote = `PyTorch peer failed: ${e instanceof Error ? e.message : String(e)}`;
+      log(torchNote);
+    }
+  }
+
   // The model's own peak (sessions, generation, beams, training step), before the bound probes
   // allocate their matrices (the copy probe alone holds 512 MB).
   const peakRss = process.resourceUsage().maxRSS / 1024;
@@ -116,7 +140,8 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     plain: await matmulProbe(shapes1.typical),
     chain1: await chainProbe(shapes1.chain),
     chainB: quick ? null : await chainProbe(shapesB.chain),
-    stream: await streamProbe(stepMatrices(model)),
+    stream: await streamProbe(),
+    stepStream: await stepStreamProbe(stepMatrices(model)),
     copy: copyProbe(),
   };
 
@@ -129,6 +154,7 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     add('chain1', probes.chain1.work / (await timeProbe(probes.chain1, 3)));
     if (probes.chainB) add('chainB', probes.chainB.work / (await timeProbe(probes.chainB, 1)));
     add('stream', probes.stream.work / (await timeProbe(probes.stream, 10)));
+    add('stepStream', probes.stepStream.work / (await timeProbe(probes.stepStream, 10)));
     add('copy', probes.copy.work / (await timeProbe(probes.copy, 5)));
     // The training step of the previous round changed the weights, so the first session after it
     // rebuilds the baked generation graphs: absorb that before timing the encoder.
@@ -147,7 +173,12 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     add('q8_step16', q8steps.step16);
     add('q8_greedy', await time(() => q8.generate(px1, gen)));
     if (trainer) add('train', trainBatch / (await time(trainer)));
+    if (peer) {
+      const t = await peer.round();
+      for (const [k, v] of Object.entries(t)) add(`pt_${k}`, v);
+    }
   }
+  if (peer) await peer.close();
   await Promise.all(Object.values(probes).map((p) => p?.dispose()));
   if (tjs) await tjs.dispose();
   if (tjsDir) rmSync(tjsDir, { recursive: true, force: true });
@@ -167,7 +198,15 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     load: m('load')!,
     encoder_gflop: { b1: encFlops1 / 1e9, bN: encFlopsB / 1e9 },
     step_bytes: { step1: stepBytes(model, tokens, 0), step16: stepBytes(model, tokens, NEW_TOKENS - 1) },
-    bounds: { plain_gflops: m('plain')! / 1e9, chain1_gflops: m('chain1')! / 1e9, chainN_gflops: m('chainB') !== null ? m('chainB')! / 1e9 : null, stream_gbs: m('stream')! / 1e9, copy_gbs: m('copy')! / 1e9, plain_shape: shapes1.typical },
+    bounds: {
+      plain_gflops: m('plain')! / 1e9,
+      chain1_gflops: m('chain1')! / 1e9,
+      chainN_gflops: m('chainB') !== null ? m('chainB')! / 1e9 : null,
+      stream_gbs: m('stream')! / 1e9,
+      step_stream_gbs: m('stepStream')! / 1e9,
+      copy_gbs: m('copy')! / 1e9,
+      plain_shape: shapes1.typical,
+    },
     encoder_s: { b1: m('enc1')!, bN: m('encB')! },
     step_s: { step1: m('step1')!, step16: m('step16')! },
     greedy_s: m('greedy')!,
@@ -177,6 +216,17 @@ async function measure(spec: ModelSpec, quick: boolean): Promise<ModelResult> {
     transformers_js_greedy_s: m('tjs'),
     int8: { encoder_b1_s: m('q8_enc1')!, step1_s: m('q8_step1')!, step16_s: m('q8_step16')!, greedy_s: m('q8_greedy')! },
     peak_rss_mb: peakRss,
+    torch: peer
+      ? {
+          ...peer.info,
+          encoder_s: { b1: m('pt_enc1')!, bN: m('pt_encB')! },
+          step_s: { step1: m('pt_step1')!, step16: m('pt_step16')! },
+          greedy_s: m('pt_greedy')!,
+          beam4_s: m('pt_beam4')!,
+          train_samples_per_s: m('pt_train') === null ? null : trainBatch / m('pt_train')!,
+        }
+      : null,
+    torch_note: torchNote,
   };
 }
 
@@ -225,10 +275,10 @@ async function loadTransformersJs(model: VisionEncoderDecoderModel, px: Tensor, 
   };
 }
 
-function runChild(name: string, quick: boolean): Promise<ModelResult> {
+function runChild(name: string, quick: boolean, python: string | null): Promise<ModelResult> {
   return new Promise((resolve, reject) => {
     // As the ved command runs (see src/cli/main.ts): V8's GC on the main thread only.
-    const args = [...NODE_FLAGS, fileURLToPath(import.meta.url), '--child', name, ...(quick ? ['--quick'] : [])];
+    const args = [...NODE_FLAGS, fileURLToPath(import.meta.url), '--child', name, ...(quick ? ['--quick'] : []), ...(python ? ['--torch', python] : [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -244,15 +294,18 @@ function runChild(name: string, quick: boolean): Promise<ModelResult> {
   });
 }
 
-const USAGE = 'usage: npm run bench [-- --quick] [-- --json] [-- --only NAME,...]\n';
+const USAGE = `usage: npm run bench [-- --quick] [-- --json] [-- --only NAME,...] [-- --no-torch]
+  The PyTorch peer needs python3 with torch (Debian: ${TORCH_INSTALL}; VED_BENCH_PYTHON=PATH picks the interpreter).
+`;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return;
   }
-  const known = new Set(['--quick', '--json', '--only', '--child']);
-  const unknown = argv.filter((a, i) => a.startsWith('-') && !known.has(a) && argv[i - 1] !== '--only' && argv[i - 1] !== '--child');
+  const known = new Set(['--quick', '--json', '--only', '--child', '--torch', '--no-torch']);
+  const valued = new Set(['--only', '--child', '--torch']);
+  const unknown = argv.filter((a, i) => a.startsWith('-') && !known.has(a) && !valued.has(argv[i - 1]!));
   if (unknown.length) throw new Error(`bench: unknown option ${unknown[0]}; ${USAGE}`);
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
@@ -261,17 +314,25 @@ async function main(argv: string[]): Promise<void> {
   if (childAt >= 0) {
     const spec = specs.find((s) => s.name === argv[childAt + 1]);
     if (!spec) throw new Error(`bench: no model named ${argv[childAt + 1]}`);
-    process.stdout.write(JSON.stringify(await measure(spec, quick)));
+    const torchAt = argv.indexOf('--torch');
+    process.stdout.write(JSON.stringify(await measure(spec, quick, torchAt >= 0 ? argv[torchAt + 1]! : null)));
     return;
   }
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',')) : null;
   if (only) for (const n of only) if (!specs.some((s) => s.name === n)) throw new Error(`bench: --only ${n}: models are ${specs.map((s) => s.name).join(', ')}`);
   const chosen = specs.filter((s) => (only ? only.has(s.name) : !quick || s.quick));
+  const python = argv.includes('--no-torch') ? null : findTorchPython();
+  const torch = argv.includes('--no-torch')
+    ? 'PyTorch peer off (--no-torch)'
+    : python
+      ? `PyTorch peer: ${python} bench/torch_peer.py`
+      : `PyTorch peer skipped: no python3 with torch here (install: ${TORCH_INSTALL})`;
+  process.stderr.write(`${torch}\n`);
   const started = { load: loadavg(), at: new Date().toISOString() };
   const results: ModelResult[] = [];
-  for (const s of chosen) results.push(await runChild(s.name, quick));
-  const report = { started, finished: { load: loadavg(), at: new Date().toISOString() }, quick, threads: 'all cores (onnxruntime intra-op)', node_flags: NODE_FLAGS, results };
+  for (const s of chosen) results.push(await runChild(s.name, quick, python));
+  const report = { started, finished: { load: loadavg(), at: new Date().toISOString() }, quick, threads: 'all cores (onnxruntime intra-op)', node_flags: NODE_FLAGS, torch, results };
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printReport(report);
 }

@@ -1,5 +1,6 @@
 // The benchmark's result records and the table a person reads: every time beside its bound
-// (x bound = time / bound time; 1.00 would be the machine's limit), then issue 7's targets.
+// (x bound = time / bound time; 1.00 would be the machine's limit) and beside PyTorch's on the
+// same shapes in the same rounds, then issue 7's targets.
 
 import { cpus } from 'node:os';
 import type { Mm } from './models.js';
@@ -17,7 +18,11 @@ export interface ModelResult {
   load: number;
   encoder_gflop: { b1: number; bN: number };
   step_bytes: { step1: number; step16: number };
-  bounds: { plain_gflops: number; chain1_gflops: number; chainN_gflops: number | null; stream_gbs: number; copy_gbs: number; plain_shape: Mm };
+  /**
+   * stream_gbs: one row through one [768, 50257] matrix (the machine's streaming rate, issue 15);
+   * step_stream_gbs: one row through the decode step's own matrices (the bound before issue 15).
+   */
+  bounds: { plain_gflops: number; chain1_gflops: number; chainN_gflops: number | null; stream_gbs: number; step_stream_gbs: number; copy_gbs: number; plain_shape: Mm };
   encoder_s: { b1: number; bN: number };
   step_s: { step1: number; step16: number };
   greedy_s: number;
@@ -28,6 +33,20 @@ export interface ModelResult {
   /** The same weights with model.dtype = 'int8' (int8 weight matrices, dynamically quantized activations). */
   int8: { encoder_b1_s: number; step1_s: number; step16_s: number; greedy_s: number };
   peak_rss_mb: number;
+  /** PyTorch eager on the same shapes (bench/torch_peer.py), medians of the same rounds; null when not run. */
+  torch: {
+    torch: string;
+    threads: number;
+    params: number;
+    blas: string;
+    encoder_s: { b1: number; bN: number };
+    step_s: { step1: number; step16: number };
+    greedy_s: number;
+    beam4_s: number;
+    train_samples_per_s: number | null;
+  } | null;
+  /** Why this model has no PyTorch figures (its architecture is not in torch_peer.py, or the peer failed). */
+  torch_note: string | null;
 }
 
 export interface Report {
@@ -36,6 +55,8 @@ export interface Report {
   quick: boolean;
   threads: string;
   node_flags: string[];
+  /** Whether and how the PyTorch peer ran (or how to install it). */
+  torch: string;
   results: ModelResult[];
 }
 
@@ -47,28 +68,29 @@ export function boundsOf(r: ModelResult) {
   const step16 = r.step_bytes.step16 / 1e9 / r.bounds.stream_gbs;
   // A greedy caption: the encoder once, then 16 steps at growing past (the mean of the first and last step's bytes).
   const greedy = enc1 + 16 * ((step1 + step16) / 2);
-  return { enc1, encN: r.encoder_gflop.bN / chainN, step1, step16, greedy, step16Copy: r.step_bytes.step16 / 1e9 / r.bounds.copy_gbs };
+  // The bounds before issue 15: the same bytes over the rate of one row through the step's own matrices.
+  const old = { step1: r.step_bytes.step1 / 1e9 / r.bounds.step_stream_gbs, step16: r.step_bytes.step16 / 1e9 / r.bounds.step_stream_gbs };
+  const oldGreedy = enc1 + 16 * ((old.step1 + old.step16) / 2);
+  return { enc1, encN: r.encoder_gflop.bN / chainN, step1, step16, greedy, step16Copy: r.step_bytes.step16 / 1e9 / r.bounds.copy_gbs, old: { ...old, greedy: oldGreedy } };
 }
 
-const ms = (s: number) => (s < 10 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(1)} s`);
+const ms = (s: number) => (s < 0.01 ? `${(s * 1000).toFixed(1)} ms` : s < 10 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(1)} s`);
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const pad = (cells: string[][]) => {
   const w = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 };
 
-/** PyTorch 1.13 eager on this machine, ViT-B/16 + GPT-2 (DESIGN.md; not measured by this run). */
-const PYTORCH = { greedy: 1.85, beam4: 2.79 };
-
 export function printReport(rep: Report): void {
   const out: string[] = [];
   out.push(`vision-encoder-decoder benchmark${rep.quick ? ' (--quick)' : ''}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ORT threads: ${rep.threads}, node ${rep.node_flags.join(' ')}`);
+  out.push(rep.torch);
   out.push(`load average at start ${rep.started.load.map((l) => l.toFixed(2)).join(' ')}, at end ${rep.finished.load.map((l) => l.toFixed(2)).join(' ')}: other processes share these cores, so absolute times vary; the ratios to bounds measured in the same rounds are the robust figures.`);
   out.push('');
   out.push('Bounds (median of rounds, same process as the model):');
   out.push(
     pad([
-      ['model', 'MatMul (shape)', 'GFLOP/s', 'chain b1', `chain bN`, 'stream GB/s', 'copy GB/s', 'load'],
+      ['model', 'MatMul (shape)', 'GFLOP/s', 'chain b1', `chain bN`, 'stream GB/s', 'step matrices GB/s', 'copy GB/s', 'load'],
       ...rep.results.map((r) => [
         r.name,
         `${r.bounds.plain_shape.m}x${r.bounds.plain_shape.k}x${r.bounds.plain_shape.n}`,
@@ -76,13 +98,15 @@ export function printReport(rep: Report): void {
         r.bounds.chain1_gflops.toFixed(0),
         r.bounds.chainN_gflops === null ? '-' : r.bounds.chainN_gflops.toFixed(0),
         r.bounds.stream_gbs.toFixed(1),
+        r.bounds.step_stream_gbs.toFixed(1),
         r.bounds.copy_gbs.toFixed(1),
         r.load.toFixed(2),
       ]),
     ]),
   );
+  out.push('(stream: one row through a [768, 50257] matrix, the bound since issue 15; step matrices: one row through the decode step\'s own matrices, the bound before it)');
   out.push('');
-  out.push('Times (x bound: encoder vs encoder GFLOP / chain rate; decode step vs bytes read / streaming rate; greedy vs encoder + 16 steps):');
+  out.push('Times (x bound: encoder vs encoder GFLOP / chain rate of its own shapes; decode step vs bytes read / stream rate; greedy vs encoder + 16 steps):');
   out.push(
     pad([
       ['model', 'params enc+dec', 'encoder b1', 'x', 'encoder bN', 'x', 'step 1', 'x', 'step 16', 'x', 'greedy 16', 'x', 'beam-4 16', '/greedy', 'train', 'peak RSS'],
@@ -109,6 +133,44 @@ export function printReport(rep: Report): void {
       }),
     ]),
   );
+  out.push('');
+  out.push('Decode-step bound, old (bytes / step-matrices rate) and new (bytes / stream rate), same rounds:');
+  out.push(
+    pad([
+      ['model', 'step 16', 'old bound', 'x old', 'new bound', 'x new', 'greedy 16', 'old bound', 'x old', 'new bound', 'x new'],
+      ...rep.results.map((r) => {
+        const b = boundsOf(r);
+        return [r.name, ms(r.step_s.step16), ms(b.old.step16), x(r.step_s.step16, b.old.step16), ms(b.step16), x(r.step_s.step16, b.step16), ms(r.greedy_s), ms(b.old.greedy), x(r.greedy_s, b.old.greedy), ms(b.greedy), x(r.greedy_s, b.greedy)];
+      }),
+    ]),
+  );
+  out.push('');
+  const pt = rep.results.find((r) => r.torch)?.torch;
+  if (!pt) out.push(`PyTorch eager on the same shapes: not measured in this run (${rep.torch})`);
+  else out.push(`PyTorch eager on the same shapes and random weights (bench/torch_peer.py${pt ? `: torch ${pt.torch}, ${pt.threads} threads, BLAS ${pt.blas}` : ''}), same rounds; x = PyTorch time / ours (above 1: ours faster):`);
+  const withTorch = rep.results.filter((r) => r.torch);
+  if (withTorch.length)
+    out.push(
+      pad([
+        ['model', 'encoder b1', 'PyTorch', 'x', 'encoder bN', 'PyTorch', 'x', 'step 16', 'PyTorch', 'x', 'greedy 16', 'PyTorch', 'x', 'beam-4 16', 'PyTorch', 'x', 'train', 'PyTorch', 'x'],
+        ...withTorch.map((r) => {
+          const t = r.torch!;
+          const train = r.train_samples_per_s !== null && t.train_samples_per_s !== null;
+          return [
+            r.name,
+            ms(r.encoder_s.b1), ms(t.encoder_s.b1), x(t.encoder_s.b1, r.encoder_s.b1),
+            `${ms(r.encoder_s.bN)} (${r.batch})`, ms(t.encoder_s.bN), x(t.encoder_s.bN, r.encoder_s.bN),
+            ms(r.step_s.step16), ms(t.step_s.step16), x(t.step_s.step16, r.step_s.step16),
+            ms(r.greedy_s), ms(t.greedy_s), x(t.greedy_s, r.greedy_s),
+            ms(r.beam4_s), ms(t.beam4_s), x(t.beam4_s, r.beam4_s),
+            train ? `${r.train_samples_per_s!.toFixed(2)}/s (b${r.train_batch})` : '-',
+            train ? `${t.train_samples_per_s!.toFixed(2)}/s` : '-',
+            train ? x(r.train_samples_per_s!, t.train_samples_per_s!) : '-',
+          ];
+        }),
+      ]),
+    );
+  for (const r of rep.results) if (r.torch_note) out.push(`${r.name}: ${r.torch_note}`);
   out.push('');
   out.push("int8 (model.dtype = 'int8'; speed-up = float32 time / int8 time, same rounds; x bound = against the float32 bounds above):");
   out.push(
@@ -148,13 +210,15 @@ export function printReport(rep: Report): void {
     row('encoder / bound', vg.encoder_s.b1 / b.enc1, 1.15, r2);
     row('decode step 16 / bound', vg.step_s.step16 / b.step16, 1.3, r2);
     row('greedy 16 tokens / bound', vg.greedy_s / b.greedy, 1.25, r2);
-    row('PyTorch greedy (1.85 s) / ours', PYTORCH.greedy / vg.greedy_s, 2, r2, false);
-    row('PyTorch beam-4 (2.79 s) / ours', PYTORCH.beam4 / vg.beam4_s, 2, r2, false);
+    if (vg.torch) {
+      row(`PyTorch greedy (${ms(vg.torch.greedy_s)}, this run) / ours`, vg.torch.greedy_s / vg.greedy_s, 2, r2, false);
+      row(`PyTorch beam-4 (${ms(vg.torch.beam4_s)}, this run) / ours`, vg.torch.beam4_s / vg.beam4_s, 2, r2, false);
+    }
     row('beam-4 / greedy', vg.beam4_s / vg.greedy_s, 1.3, r2);
     if (vg.transformers_js_greedy_s !== null) row('transformers.js greedy / ours', vg.transformers_js_greedy_s / vg.greedy_s, 1, r2, false);
     row('int8 decode step 16 speed-up', vg.step_s.step16 / vg.int8.step16_s, 2.5, r2, false);
     out.push('');
-    out.push(`ViT-B/16 + GPT-2, greedy 16 tokens: ours ${ms(vg.greedy_s)}, bound ${ms(b.greedy)} (${x(vg.greedy_s, b.greedy)}), transformers.js on the same exported weights ${vg.transformers_js_greedy_s === null ? 'not installed' : ms(vg.transformers_js_greedy_s)}, PyTorch 1.13 eager ${PYTORCH.greedy} s (DESIGN.md, not this run)`);
+    out.push(`ViT-B/16 + GPT-2, greedy 16 tokens: ours ${ms(vg.greedy_s)}, bound ${ms(b.greedy)} (${x(vg.greedy_s, b.greedy)}), transformers.js on the same exported weights ${vg.transformers_js_greedy_s === null ? 'not installed' : ms(vg.transformers_js_greedy_s)}, PyTorch eager on the same shapes ${vg.torch ? ms(vg.torch.greedy_s) : 'not run'}`);
     out.push(pad(rows));
   }
   process.stdout.write(`${out.join('\n')}\n`);

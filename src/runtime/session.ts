@@ -60,6 +60,25 @@ export function writeOptimizedModels(dir: string | null): void {
   optimizedModelsDir = dir;
 }
 
+let profilePrefix: string | null = null;
+const profiled = new Set<CompiledGraph>();
+/**
+ * From now on, every session records ONNX Runtime's profile (each kernel's time in each run), to
+ * be written to PREFIX<label>_<date>.json by endProfiling() (null stops it for sessions created
+ * later): for benchmarks that ask where a run's time goes (bench/profile.ts).
+ */
+export function profileSessions(prefix: string | null): void {
+  profilePrefix = prefix;
+}
+/** Write the profile of every open session created under profileSessions, and stop recording. */
+export function endProfiling(): void {
+  for (const cg of profiled) cg.endProfiling();
+  profiled.clear();
+}
+function profiling(label: string | undefined): { enableProfiling?: boolean; profileFilePrefix?: string } {
+  return profilePrefix === null ? {} : { enableProfiling: true, profileFilePrefix: `${profilePrefix}${(label ?? 'graph').replace(/[^\w.-]+/g, '_')}` };
+}
+
 /** Set the thread count used by sessions created from now on (0 = every core). */
 export function setDefaultThreads(n: number): void {
   env.setDefaultThreads(n);
@@ -110,12 +129,14 @@ export class CompiledGraph {
       prepare();
       const bytes = toOnnx(graph, outputs);
       const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? `${optimizedModelsDir}/${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx` : undefined);
-      session = await env.engine.InferenceSession.create(bytes, env.sessionOptions({ ...options, optimizedModelFilePath }));
+      session = await env.engine.InferenceSession.create(bytes, { ...env.sessionOptions({ ...options, optimizedModelFilePath }), ...profiling(options.label) });
     }
     const names = new Set(session.inputNames);
     const inputs = graph.inputs.filter((s) => names.has(s.name)).map((s) => ({ name: s.name, dtype: s.dtype, shape: [...s.shape] }));
     lastSessionSource = source;
-    return new CompiledGraph(session, inputs, Object.keys(outputs), options.label ?? 'graph', source);
+    const cg = new CompiledGraph(session, inputs, Object.keys(outputs), options.label ?? 'graph', source);
+    if (profilePrefix !== null) profiled.add(cg);
+    return cg;
   }
 
   /** The names of the inputs a run must feed. */
@@ -161,7 +182,13 @@ export class CompiledGraph {
     return out;
   }
 
+  /** Write the profile of every run so far (sessions created under profileSessions only). */
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+
   async dispose(): Promise<void> {
+    profiled.delete(this);
     await this.session.release();
   }
 }
@@ -206,7 +233,7 @@ async function openCached(
   const key = sessionKey(cache, graph, outputs, options);
   // The saved graph is already optimised (for this CPU: the key says which): loading it again
   // with optimisations on would only spend the time again.
-  const load = (path: string) => env.engine.InferenceSession.create(path, env.sessionOptions({ ...options, optimization: 'disabled' }));
+  const load = (path: string) => env.engine.InferenceSession.create(path, { ...env.sessionOptions({ ...options, optimization: 'disabled' }), ...profiling(options.label) });
   const found = cache.find(key);
   if (found) {
     try {
