@@ -40,11 +40,14 @@ export interface LayoutOptions {
   minHeight?: number;
 }
 
-/** Luma of an image (ITU-R 601, as PIL's convert('L')), one byte a pixel. */
+/**
+ * Luma of an image (ITU-R 601, as PIL's convert('L')), one byte a pixel. A grey image's own
+ * pixels are returned as they are, not copied: the layout only reads them.
+ */
 export function toGray(image: RawImage): Uint8Array {
   const { data, width, height, channels } = image;
   const n = width * height;
-  if (channels === 1) return Uint8Array.from(data);
+  if (channels === 1) return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.length);
   const out = new Uint8Array(n);
   if (channels === 2) {
     for (let i = 0; i < n; i++) out[i] = data[i * 2]!;
@@ -565,7 +568,7 @@ export function cropMargin(lineHeight: number): number {
  * background stretched to 255 and the ink to 0 (light-on-dark text inverted), as RGB.
  */
 export function lineCrop(image: RawImage, box: Box, options: { inverted?: boolean; skew?: number } = {}): RawImage {
-  const gray = image.channels === 1 ? image.data : toGray(image);
+  const gray = toGray(image);
   return cropGray(gray, image.width, image.height, box, options.inverted, options.skew ?? 0);
 }
 

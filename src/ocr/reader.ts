@@ -72,10 +72,8 @@ export class OCRReader {
 
   /** Read pages that preparePage (page.ts) made ready: one result per page, its lines top to bottom. */
   async readPrepared(prepared: readonly PreparedPage[], options: ReadOptions = {}): Promise<OCRResult[]> {
-    const { batch_size = 32, progress, ...rest } = options;
-    const generateOptions: Record<string, unknown> = { ...rest };
     // The layout's and the decoder's options are not generate()'s.
-    for (const k of ['maxAspect', 'minHeight', 'maxImagePixels', 'maxImagePixelsOption']) delete generateOptions[k];
+    const { batch_size = 32, progress, maxAspect: _a, minHeight: _h, maxImagePixels: _p, maxImagePixelsOption: _o, ...generateOptions } = options;
     if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
     // Each line's chunk texts, filled in once the crops of all images are read.
     const pages = prepared.map((p) => p.lines.map((l) => ({ box: l.box, parts: [] as string[] })));
@@ -91,7 +89,7 @@ export class OCRReader {
         if (b.page.cropDims.some((d, k) => d !== [c, h, w][k])) throw new Error('OCRReader.readPrepared: crops of different sizes');
         data.set(b.page.pixels.subarray(b.index * size, (b.index + 1) * size), i * size);
       });
-      texts.push(...(await this.generateTexts(new Tensor('float32', data, [batch.length, c, h, w]), generateOptions as GenerationOptions)));
+      texts.push(...(await this.generateTexts(new Tensor('float32', data, [batch.length, c, h, w]), generateOptions)));
       progress?.(texts.length, crops.length);
     }
     crops.forEach((c, i) => c.parts.push(texts[i]!.trim()));
