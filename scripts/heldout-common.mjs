@@ -313,11 +313,17 @@ export function lineSpec(rng, fonts) {
   };
 }
 
-export function paddingCss(spec) {
+/** A line's padding, [vertical, horizontal] in px, from its size and padding kind. */
+export function paddingPx(spec) {
   const s = spec.size_px;
-  if (spec.padding === 'tight') return `${Math.max(1, Math.round(s * 0.08))}px ${Math.max(1, Math.round(s * 0.1))}px`;
-  if (spec.padding === 'normal') return `${Math.round(s * 0.35)}px ${Math.round(s * 0.5)}px`;
-  return `${Math.round(s * 1.1)}px ${Math.round(s * 1.6)}px`;
+  if (spec.padding === 'tight') return [Math.max(1, Math.round(s * 0.08)), Math.max(1, Math.round(s * 0.1))];
+  if (spec.padding === 'normal') return [Math.round(s * 0.35), Math.round(s * 0.5)];
+  return [Math.round(s * 1.1), Math.round(s * 1.6)];
+}
+
+export function paddingCss(spec) {
+  const [v, h] = paddingPx(spec);
+  return `${v}px ${h}px`;
 }
 
 export async function degrade(png, spec) {

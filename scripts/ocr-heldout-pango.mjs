@@ -25,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ITEMS, LAST, Rng, DARK_TEXT, FONTS, degrade, esc, lineSpec, money, randomCharacters, sentence } from './heldout-common.mjs';
+import { ITEMS, LAST, Rng, DARK_TEXT, FONTS, degrade, esc, lineSpec, money, paddingPx, randomCharacters, sentence } from './heldout-common.mjs';
 
 function parseArgs(argv) {
   const o = { out: null, seed: 1, lines: 200, randomLines: 40, pages: 24 };
@@ -104,17 +104,9 @@ async function drawText(text, { family, size, bold = false, italic = false, fg }
   return { data: cut, width, height: info.height };
 }
 
-/** Padding [vertical, horizontal] in px, as the Chromium set's CSS padding. */
-function padding(spec) {
-  const s = spec.size_px;
-  if (spec.padding === 'tight') return [Math.max(1, Math.round(s * 0.08)), Math.max(1, Math.round(s * 0.1))];
-  if (spec.padding === 'normal') return [Math.round(s * 0.35), Math.round(s * 0.5)];
-  return [Math.round(s * 1.1), Math.round(s * 1.6)];
-}
-
 async function drawLine(spec) {
   const t = await drawText(spec.text, { family: spec.font, size: spec.size_px, bold: spec.bold, italic: spec.italic, fg: spec.fg });
-  const [py, px] = padding(spec);
+  const [py, px] = paddingPx(spec);
   const w = t.width + 2 * px;
   const h = t.height + 2 * py;
   const png = await sharp(background(spec.bg, w, h), { raw: { width: w, height: h, channels: 3 } })
