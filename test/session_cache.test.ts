@@ -194,6 +194,51 @@ describe('session cache', () => {
   });
 });
 
+describe('session cache size bound', () => {
+  test('publishing past the bound removes the least recently used entries; a find is a use; sizes parse', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ved-cache-bound-'));
+    const sleep = () => new Promise((r) => setTimeout(r, 30));
+    try {
+      env.setModelCacheDir(dir, { maxBytes: 50_000 });
+      const cache = env.modelCache!;
+      assert.equal(cache.maxBytes, 50_000);
+      const key = (name: string) => cache.key([name]);
+      // Each entry: a 20,000-byte model file and entry.json (about 1 KB): two fit, three do not.
+      const put = async (name: string) => {
+        await cache.publish(key(name), async (p) => writeFileSync(p, Buffer.alloc(20_000, name)));
+        await sleep();
+      };
+      await put('a');
+      await put('b');
+      assert.ok(cache.find(key('a')), 'two entries fit');
+      await sleep();
+      await put('c'); // a was used after b: b goes
+      assert.equal(cache.find(key('b')), null);
+      assert.ok(cache.find(key('c')));
+      await sleep();
+      await put('d'); // a's last use (before c was published) is now the oldest
+      assert.equal(cache.find(key('a')), null);
+      assert.ok(cache.find(key('c')) && cache.find(key('d')));
+      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), [], 'no trash or temporaries left');
+      // An entry larger than the bound is still published (and is all that stays).
+      env.setModelCacheDir(dir, { maxBytes: 10_000 });
+      const big = await env.modelCache!.publish(key('e'), async (p) => writeFileSync(p, Buffer.alloc(20_000, 'e')));
+      assert.ok(existsSync(big));
+      assert.deepEqual(readdirSync(dir), [key('e')]);
+    } finally {
+      env.setModelCacheDir(null);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const { parseCacheSize } = await import('../src/env/node.js');
+    assert.equal(parseCacheSize(undefined), 4 * 1024 ** 3);
+    assert.equal(parseCacheSize('500M'), 500 * 1024 ** 2);
+    assert.equal(parseCacheSize('2GiB'), 2 * 1024 ** 3);
+    assert.equal(parseCacheSize('1048576'), 1048576);
+    assert.equal(parseCacheSize('unlimited'), Infinity);
+    assert.throws(() => parseCacheSize('lots'), /VED_SESSION_CACHE_SIZE: expected a size such as 4G, 500M or 1048576 \(bytes\), or 'unlimited'; got "lots"/);
+  });
+});
+
 describe('lazily read weights', () => {
   let dir: string;
   before(() => {

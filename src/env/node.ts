@@ -187,7 +187,12 @@ function libraryVersion(): string {
 class DiskModelCache implements ModelCache {
   private identityMemo: string | null = null;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number = DEFAULT_CACHE_BYTES,
+  ) {
+    if (!(maxBytes > 0)) throw new Error(`session cache: the size bound must be a positive number of bytes, got ${maxBytes}`);
+  }
 
   get identity(): string {
     this.identityMemo ??= JSON.stringify({ ort: (ort.env as { versions?: Record<string, string> }).versions ?? null, cpu: cpuIdentity(), library: libraryVersion() });
@@ -212,7 +217,16 @@ class DiskModelCache implements ModelCache {
   find(key: string): string | null {
     const dir = this.entryDir(key);
     if (!fs.existsSync(dir)) return null;
-    if (this.valid(key, dir)) return join(dir, MODEL_FILE);
+    if (this.valid(key, dir)) {
+      // entry.json's modification time is the entry's last use, for pruning.
+      const now = new Date();
+      try {
+        fs.utimesSync(join(dir, ENTRY_FILE), now, now);
+      } catch {
+        // read-only cache: it is still served, only its age is not updated
+      }
+      return join(dir, MODEL_FILE);
+    }
     removeEntryDir(this.dir, dir);
     return null;
   }
@@ -247,6 +261,7 @@ class DiskModelCache implements ModelCache {
       for (let attempt = 0; ; attempt++) {
         try {
           fs.renameSync(tmp, final);
+          this.prune(key);
           return join(final, MODEL_FILE);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
@@ -269,6 +284,37 @@ class DiskModelCache implements ModelCache {
     removeEntryDir(this.dir, this.entryDir(key));
   }
 
+  /**
+   * Remove the least recently used entries other than `keep` until all fit in maxBytes. An entry
+   * a process has open stays readable to it (removal renames, then deletes; its mapped files live
+   * on until it closes them); the next process to want it builds it again.
+   */
+  private prune(keep: string): void {
+    if (this.maxBytes === Infinity) return;
+    const entries: { dir: string; bytes: number; used: number }[] = [];
+    let total = 0;
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      const dir = join(this.dir, name);
+      let bytes = 0;
+      let used = 0;
+      try {
+        used = fs.statSync(join(dir, ENTRY_FILE)).mtimeMs;
+        for (const f of fs.readdirSync(dir)) bytes += fs.statSync(join(dir, f)).size;
+      } catch {
+        continue; // being removed by another process
+      }
+      total += bytes;
+      if (name !== keep) entries.push({ dir, bytes, used });
+    }
+    entries.sort((a, b) => a.used - b.used);
+    for (const e of entries) {
+      if (total <= this.maxBytes) break;
+      removeEntryDir(this.dir, e.dir);
+      total -= e.bytes;
+    }
+  }
+
   /** Temporary folders of writers that died (SIGKILL leaves them), and trash a dead process left. */
   private removeStaleTemporaries(): void {
     for (const name of fs.readdirSync(this.dir)) {
@@ -279,16 +325,30 @@ class DiskModelCache implements ModelCache {
   }
 }
 
+/** The session cache's default bound: a few large models' sessions (TrOCR-base's float32 pair is about 1.4 GB). */
+const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
+
+/** VED_SESSION_CACHE_SIZE: bytes, with an optional K, M or G (powers of 1024), or 'unlimited'. */
+export function parseCacheSize(setting: string | undefined): number {
+  if (setting === undefined || setting === '') return DEFAULT_CACHE_BYTES;
+  if (setting === 'unlimited') return Infinity;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)i?B?$/i.exec(setting.trim());
+  const bytes = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : NaN;
+  if (!(bytes >= 1)) throw new Error(`VED_SESSION_CACHE_SIZE: expected a size such as 4G, 500M or 1048576 (bytes), or 'unlimited'; got ${JSON.stringify(setting)}`);
+  return Math.floor(bytes);
+}
+
 /**
  * VED_SESSION_CACHE: a folder, or 'off'. Default: $XDG_CACHE_HOME (or ~/.cache) /
- * vision-encoder-decoder/sessions.
+ * vision-encoder-decoder/sessions. VED_SESSION_CACHE_SIZE bounds it (default 4G).
  */
 function defaultModelCache(): ModelCache | null {
   const setting = process.env['VED_SESSION_CACHE'];
   if (setting === 'off' || setting === '0') return null;
-  if (setting) return new DiskModelCache(setting);
+  const maxBytes = parseCacheSize(process.env['VED_SESSION_CACHE_SIZE']);
+  if (setting) return new DiskModelCache(setting, maxBytes);
   const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return new DiskModelCache(join(base, 'vision-encoder-decoder', 'sessions'));
+  return new DiskModelCache(join(base, 'vision-encoder-decoder', 'sessions'), maxBytes);
 }
 
 let modelCache: ModelCache | null | undefined;
@@ -333,8 +393,8 @@ export const env: Environment = {
     if (modelCache === undefined) modelCache = defaultModelCache();
     return modelCache;
   },
-  setModelCacheDir(dir: string | null) {
-    modelCache = dir === null ? null : new DiskModelCache(dir);
+  setModelCacheDir(dir: string | null, options: { maxBytes?: number } = {}) {
+    modelCache = dir === null ? null : new DiskModelCache(dir, options.maxBytes ?? parseCacheSize(process.env['VED_SESSION_CACHE_SIZE']));
   },
   diskHubCache: true,
   asUrl(location: string) {

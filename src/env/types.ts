@@ -46,6 +46,11 @@ export interface ModelCache {
   publish(key: string, write: (modelPath: string) => Promise<void>): Promise<string>;
   /** Remove the entry `key` (it failed to load). */
   discard(key: string): void;
+  /**
+   * The most bytes the entries may take together (Infinity: no bound). Publishing an entry
+   * removes the least recently used others until the rest fit; a find counts as a use.
+   */
+  readonly maxBytes: number;
 }
 
 /** Pixels as a decoder hands them over: interleaved, 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels. */
@@ -82,8 +87,8 @@ export interface Environment {
   onnxProto(): typeof onnxProtoTypes;
   /** The cache of optimised sessions, or null where there is none (a browser; turned off). */
   readonly modelCache: ModelCache | null;
-  /** Where the cache of optimised sessions lives from now on; null turns it off. */
-  setModelCacheDir(dir: string | null): void;
+  /** Where the cache of optimised sessions lives from now on, and how large it may grow (default 4 GiB); null turns it off. */
+  setModelCacheDir(dir: string | null, options?: { maxBytes?: number }): void;
   /** Whether a hub model id resolves into a cache on disk (Node) rather than to a URL read by fetch. */
   readonly diskHubCache: boolean;
   /** `location` as an absolute http(s) URL when it names one here (a browser also resolves '/…', './…' against the page), else null. */
