@@ -313,6 +313,12 @@ export function lineSpec(rng, fonts) {
   };
 }
 
+/** A line's metadata.jsonl row: its spec less the drawing's own values (colours, degradation numbers). */
+export function lineRecord(file_name, spec) {
+  const { fg, bg, fill, deg, ...meta } = spec;
+  return JSON.stringify({ file_name, ...meta });
+}
+
 /** A line's padding, [vertical, horizontal] in px, from its size and padding kind. */
 export function paddingPx(spec) {
   const s = spec.size_px;

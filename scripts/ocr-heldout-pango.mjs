@@ -25,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ITEMS, LAST, Rng, DARK_TEXT, FONTS, degrade, esc, lineSpec, money, paddingPx, randomCharacters, sentence } from './heldout-common.mjs';
+import { ITEMS, LAST, Rng, DARK_TEXT, FONTS, degrade, esc, lineRecord, lineSpec, money, paddingPx, randomCharacters, sentence } from './heldout-common.mjs';
 
 function parseArgs(argv) {
   const o = { out: null, seed: 1, lines: 200, randomLines: 40, pages: 24 };
@@ -124,8 +124,7 @@ async function renderLines(rng, fonts, count, dir, { start = 0, random = false }
     if (random) Object.assign(spec, { text: randomCharacters(rng), text_kind: 'random characters' });
     const file_name = `images/${String(start + i).padStart(4, '0')}.png`;
     writeFileSync(join(dir, file_name), await drawLine(spec));
-    const { fg, bg, fill, deg, ...meta } = spec;
-    rows.push(JSON.stringify({ file_name, ...meta }));
+    rows.push(lineRecord(file_name, spec));
   }
   return rows;
 }

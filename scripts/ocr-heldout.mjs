@@ -52,6 +52,7 @@ import {
   FONTS,
   DARK_TEXT,
   esc,
+  lineRecord,
   lineSpec,
   paddingCss,
   degrade,
@@ -131,8 +132,7 @@ async function renderLines(page, rng, fonts, count, dir, { start = 0, random = f
       const png = await degrade(line, spec);
       const file_name = `images/${String(start + first + j).padStart(4, '0')}.png`;
       writeFileSync(join(dir, file_name), png);
-      const { fg, bg, fill, deg, ...meta } = spec;
-      rows.push(JSON.stringify({ file_name, ...meta }));
+      rows.push(lineRecord(file_name, spec));
     }
   }
   return rows;
