@@ -189,7 +189,7 @@ class DiskModelCache implements ModelCache {
 
   constructor(
     readonly dir: string,
-    readonly maxBytes: number = DEFAULT_CACHE_BYTES,
+    readonly maxBytes: number,
   ) {
     if (!(maxBytes > 0)) throw new Error(`session cache: the size bound must be a positive number of bytes, got ${maxBytes}`);
   }
@@ -261,8 +261,7 @@ class DiskModelCache implements ModelCache {
       for (let attempt = 0; ; attempt++) {
         try {
           fs.renameSync(tmp, final);
-          this.prune(key);
-          return join(final, MODEL_FILE);
+          break;
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt > 0) throw e;
@@ -278,6 +277,14 @@ class DiskModelCache implements ModelCache {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw e;
     }
+    // Pruned once the entry is in place, outside the rename's error handling: the entry is
+    // published whatever happens here, and a prune that fails is tried again by the next publish.
+    try {
+      this.prune(key);
+    } catch {
+      // (a folder another process is removing, or one this process may not delete)
+    }
+    return join(final, MODEL_FILE);
   }
 
   discard(key: string): void {

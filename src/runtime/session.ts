@@ -76,7 +76,11 @@ export function endProfiling(): void {
   profiled.clear();
 }
 function profiling(label: string | undefined): { enableProfiling?: boolean; profileFilePrefix?: string } {
-  return profilePrefix === null ? {} : { enableProfiling: true, profileFilePrefix: `${profilePrefix}${(label ?? 'graph').replace(/[^\w.-]+/g, '_')}` };
+  return profilePrefix === null ? {} : { enableProfiling: true, profileFilePrefix: `${profilePrefix}${fileLabel(label)}` };
+}
+/** A session's label as a file name (profiles, optimised models written out). */
+function fileLabel(label: string | undefined): string {
+  return (label ?? 'graph').replace(/[^\w.-]+/g, '_');
 }
 
 /** Set the thread count used by sessions created from now on (0 = every core). */
@@ -128,7 +132,7 @@ export class CompiledGraph {
     if (!session) {
       prepare();
       const bytes = toOnnx(graph, outputs);
-      const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? `${optimizedModelsDir}/${(options.label ?? 'graph').replace(/[^\w.-]+/g, '_')}.onnx` : undefined);
+      const optimizedModelFilePath = options.optimizedModelFilePath ?? (optimizedModelsDir ? `${optimizedModelsDir}/${fileLabel(options.label)}.onnx` : undefined);
       session = await env.engine.InferenceSession.create(bytes, { ...env.sessionOptions({ ...options, optimizedModelFilePath }), ...profiling(options.label) });
     }
     const names = new Set(session.inputNames);
