@@ -101,23 +101,6 @@ export class OCRReader {
     });
   }
 
-  /** Read crops that are already single lines (normalised or not), in batches. */
-  async readCrops(
-    crops: readonly RawImage[],
-    batchSize = 32,
-    options: GenerationOptions = {},
-    progress?: (done: number, total: number) => void,
-  ): Promise<string[]> {
-    const out: string[] = [];
-    for (let start = 0; start < crops.length; start += batchSize) {
-      const batch = crops.slice(start, start + batchSize);
-      const { pixel_values } = await this.processor.image_processor.preprocess(batch as RawImage[]);
-      out.push(...(await this.generateTexts(pixel_values, options)));
-      progress?.(out.length, crops.length);
-    }
-    return out;
-  }
-
   private async generateTexts(pixel_values: Tensor, options: GenerationOptions): Promise<string[]> {
     const ids = await this.model.generate(pixel_values, { ...options, num_return_sequences: 1 });
     return this.processor.batch_decode(tensorRows(ids), { skip_special_tokens: true });
