@@ -4,6 +4,7 @@
 
 import { cpus } from 'node:os';
 import type { Mm } from './models.js';
+import type { TorchInfo } from './torch.js';
 
 export interface ModelResult {
   name: string;
@@ -34,17 +35,7 @@ export interface ModelResult {
   int8: { encoder_b1_s: number; step1_s: number; step16_s: number; greedy_s: number };
   peak_rss_mb: number;
   /** PyTorch eager on the same shapes (bench/torch_peer.py), medians of the same rounds; null when not run. */
-  torch: {
-    torch: string;
-    threads: number;
-    params: number;
-    blas: string;
-    encoder_s: { b1: number; bN: number };
-    step_s: { step1: number; step16: number };
-    greedy_s: number;
-    beam4_s: number;
-    train_samples_per_s: number | null;
-  } | null;
+  torch: (TorchInfo & Pick<ModelResult, 'encoder_s' | 'step_s' | 'greedy_s' | 'beam4_s' | 'train_samples_per_s'>) | null;
   /** Why this model has no PyTorch figures (its architecture is not in torch_peer.py, or the peer failed). */
   torch_note: string | null;
 }
