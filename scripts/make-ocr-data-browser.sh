@@ -10,14 +10,15 @@
 #   DATA/c29, DATA/c30    --dictionary 0.7 --jpeg 0.35 --italic 0.3 (seeds 29, 30): more of the
 #                         held-out sets' weak spots, for the round after run 8
 #   DATA/c31, DATA/c32    the same (seeds 31, 32), for run 10
-#   DATA/c33, DATA/c34    the same (seeds 33, 34), for the round after run 10
+#   DATA/c33, DATA/c34    the same (seeds 33, 34), for run 11: the first 13,152 and 13,248 lines asked
+#                         for, where the generators stood when run 11 moved on to them
 #   DATA/bval             400 asked for (seed 3), the validation set
 #   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
 #   DATA/b3train          c21 .. c26, run 6's
 #   DATA/b4train          c21 .. c28, run 8's
 #   DATA/b5train          c21 .. c30
 #   DATA/b6train          c21 .. c32, run 10's
-#   DATA/b7train          c21 .. c34
+#   DATA/b7train          c21 .. c34, run 11's (from its step 860)
 # Runs 6 and 8 used what the generators had made when they were stopped (the counts are in the model
 # card); a set stopped part-way is a prefix of the full one.
 # Two generators run at once (one per core); about 20 minutes a pair here. Needs Debian's
@@ -44,8 +45,8 @@ wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/c31" 30000 31 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c32" 30000 32 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & b=$!
 wait $a $b
-node scripts/ocr-train-lines.mjs "$DATA/c33" 30000 33 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & a=$!
-node scripts/ocr-train-lines.mjs "$DATA/c34" 30000 34 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & b=$!
+node scripts/ocr-train-lines.mjs "$DATA/c33" 13152 33 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c34" 13248 34 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & b=$!
 wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
 # join_sets OUT SET...: one imagefolder of symbolic links to the sets' images
