@@ -1,8 +1,9 @@
 // Minimal HTTP(S) client for the hub: one request at a time, no automatic redirects (the caller
 // decides which ones to follow and which headers travel with them), a socket timeout, and the
 // response body left as a stream so large files go straight to disk.
-import { request as httpRequest, type IncomingMessage, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// node:http and node:https are imported by the first request: a local model never needs them, and
+// TLS alone took about 15 ms of a `ved ocr` process's start.
+import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 
 export interface HttpResponse {
   status: number;
@@ -23,15 +24,15 @@ export class NetworkError extends Error {
   }
 }
 
-export function send(
+export async function send(
   method: 'GET' | 'HEAD',
   url: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<HttpResponse> {
   const u = new URL(url);
-  const doRequest = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : null;
-  if (!doRequest) return Promise.reject(new NetworkError(url, new Error(`unsupported protocol '${u.protocol}'`)));
+  const doRequest = u.protocol === 'https:' ? (await import('node:https')).request : u.protocol === 'http:' ? (await import('node:http')).request : null;
+  if (!doRequest) throw new NetworkError(url, new Error(`unsupported protocol '${u.protocol}'`));
   return new Promise((resolve, reject) => {
     const req = doRequest(u, { method, headers }, (res) => {
       // An idle socket after the headers is still a failure the caller must see: the timeout
