@@ -12,6 +12,8 @@
 #   DATA/c31, DATA/c32    the same (seeds 31, 32), for run 10
 #   DATA/c33, DATA/c34    the same (seeds 33, 34), for run 11: the first 13,152 and 13,248 lines asked
 #                         for, where the generators stood when run 11 moved on to them
+#   DATA/c35, DATA/c36    the same with --long 0.3 (seeds 35, 36): lines of 41–64 characters, for
+#                         the round after run 11
 #   DATA/bval             400 asked for (seed 3), the validation set
 #   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
 #   DATA/b3train          c21 .. c26, run 6's
@@ -19,6 +21,7 @@
 #   DATA/b5train          c21 .. c30
 #   DATA/b6train          c21 .. c32, run 10's
 #   DATA/b7train          c21 .. c34, run 11's (from its step 860)
+#   DATA/b8train          c21 .. c36
 # Runs 6 and 8 used what the generators had made when they were stopped (the counts are in the model
 # card); a set stopped part-way is a prefix of the full one.
 # Two generators run at once (one per core); about 20 minutes a pair here. Needs Debian's
@@ -48,6 +51,9 @@ wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/c33" 13152 33 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c34" 13248 34 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & b=$!
 wait $a $b
+node scripts/ocr-train-lines.mjs "$DATA/c35" 30000 35 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c36" 30000 36 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 & b=$!
+wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
 # join_sets OUT SET...: one imagefolder of symbolic links to the sets' images
 join_sets() {
@@ -75,3 +81,4 @@ join_sets b4train c21 c22 c23 c24 c25 c26 c27 c28
 join_sets b5train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30
 join_sets b6train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32
 join_sets b7train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34
+join_sets b8train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36

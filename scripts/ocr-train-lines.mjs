@@ -8,7 +8,7 @@
 // (and counted).
 //
 //   node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION]
-//                                    [--jpeg FRACTION] [--italic FRACTION]
+//                                    [--jpeg FRACTION] [--italic FRACTION] [--long FRACTION]
 //
 // --random-chars: the share of lines of random characters (default 0.25), text no language
 // model can guess. --dictionary: the share of the other lines drawn from the 274,000 words of
@@ -17,6 +17,12 @@
 // with only the corpus a model learns its words and guesses them, where a user's text has any.
 // --jpeg, --italic: the share of lines saved as JPEG at quality 25–75 (default 0.2) and drawn in
 // an italic face where the family has one (default 0.18); the defaults reproduce the older sets.
+// --long: the share of the other lines that are long, 41 to 64 characters (words, sentences and
+// dictionary phrases run together; default 0). The sets up to c34 have nothing over 44 characters
+// (corpus texts end at 34, dictionary ones at 40), and the model trained on them stopped early on
+// the held-out sets' single-chunk lines of 42–45 characters ("…the attic window agai"). A long
+// line the layout would cut into chunks is left out like any other, so those kept are the ones
+// drawn narrow enough to stay one chunk: condensed faces, small letter spacing.
 //
 // Needs Debian's chromium and the dev dependencies (playwright-core, @fontsource/*); after
 // npm install (dist/ built). Deterministic for a seed and count (same texts, styles and
@@ -46,12 +52,13 @@ const randomFraction = Number(flag('--random-chars', '0.25'));
 const dictionaryFraction = Number(flag('--dictionary', '0'));
 const jpegFraction = Number(flag('--jpeg', '0.2'));
 const italicFraction = Number(flag('--italic', '0.18'));
+const longFraction = Number(flag('--long', '0'));
 const [out, countArg, seedArg] = args;
 const count = Number(countArg);
 const seed = Number(seedArg);
 const fraction = (v) => v >= 0 && v <= 1;
-if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed) || ![randomFraction, dictionaryFraction, jpegFraction, italicFraction].every(fraction)) {
-  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION] [--jpeg FRACTION] [--italic FRACTION]');
+if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed) || ![randomFraction, dictionaryFraction, jpegFraction, italicFraction, longFraction].every(fraction)) {
+  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION] [--jpeg FRACTION] [--italic FRACTION] [--long FRACTION]');
   process.exit(2);
 }
 
@@ -125,6 +132,18 @@ function dictionaryText(rng) {
   if (kind === 'email') return `${word(rng)}${rng.pick(['.', '_', '', ''])}${rng.chance(0.5) ? word(rng) : ''}${rng.chance(0.3) ? rng.int(1, 99) : ''}@${host()}`;
   if (kind === 'file') return `${rng.chance(0.3) ? '/' + word(rng) + '/' : ''}${word(rng)}${rng.pick(['_', '-', ''])}${rng.chance(0.5) ? word(rng) : rng.int(1, 2030)}.${rng.pick(EXTENSIONS)}`;
   return `${rng.pick(['@', '#'])}${word(rng)}${rng.chance(0.4) ? rng.pick(['_', '']) + word(rng) : ''}${rng.chance(0.3) ? rng.int(1, 99) : ''}`;
+}
+
+/** A line of 41–64 characters: corpus texts and dictionary phrases run together, cut at a word. */
+function longText(rng) {
+  const target = rng.int(41, 64);
+  let t = '';
+  while (t.length < target) {
+    const piece = dictionaryFraction > 0 && rng.chance(0.5) ? dictionaryText(rng) : randomText(rng, { min_length: 1, max_length: 34 });
+    t = t ? `${t}${rng.pick([' ', ' ', ' ', ', ', '; ', ' - ', ': '])}${piece}` : piece;
+  }
+  const cut = t.slice(0, target + 1).lastIndexOf(' ');
+  return (cut > 40 ? t.slice(0, cut) : t.slice(0, target)).trim();
 }
 
 const hsl = (h, s, l) => `hsl(${h.toFixed(0)} ${s.toFixed(0)}% ${l.toFixed(0)}%)`;
@@ -232,6 +251,7 @@ for (let start = 0; start < count; start += PER_PAGE) {
     const chars = rng.chance(randomFraction);
     let text = chars ? randomChars(rng) : randomText(rng, { min_length: 1, max_length: 34 });
     if (!chars && dictionaryFraction > 0 && rng.chance(dictionaryFraction)) text = dictionaryText(rng).slice(0, 40).trim();
+    if (!chars && longFraction > 0 && rng.chance(longFraction)) text = longText(rng);
     items.push({ i, text, style: style(rng), aug: augment(rng), rng });
   }
   if (items.length === 0) continue;
