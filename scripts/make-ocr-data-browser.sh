@@ -12,8 +12,9 @@
 #   DATA/c31, DATA/c32    the same (seeds 31, 32), for run 10
 #   DATA/c33, DATA/c34    the same (seeds 33, 34), for run 11: the first 13,152 and 13,248 lines asked
 #                         for, where the generators stood when run 11 moved on to them
-#   DATA/c35, DATA/c36    the same with --long 0.3 (seeds 35, 36): lines of 41–64 characters, for
-#                         the round after run 11
+#   DATA/c35, DATA/c36    the same with --long 0.3 --chunks (seeds 35, 36): lines of 41–64
+#                         characters, and lines the layout cuts kept as their chunks, for the
+#                         round after run 11
 #   DATA/bval             400 asked for (seed 3), the validation set
 #   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
 #   DATA/b3train          c21 .. c26, run 6's
@@ -51,8 +52,8 @@ wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/c33" 13152 33 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c34" 13248 34 --dictionary 0.7 --jpeg 0.35 --italic 0.3 & b=$!
 wait $a $b
-node scripts/ocr-train-lines.mjs "$DATA/c35" 30000 35 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 & a=$!
-node scripts/ocr-train-lines.mjs "$DATA/c36" 30000 36 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 & b=$!
+node scripts/ocr-train-lines.mjs "$DATA/c35" 30000 35 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c36" 30000 36 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & b=$!
 wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
 # join_sets OUT SET...: one imagefolder of symbolic links to the sets' images

@@ -5,10 +5,10 @@
 // blur, noise, JPEG and a degree or two of skew. Each line goes through the library's own
 // layout analysis and crop normalisation (src/ocr/layout.ts), so the model trains on exactly
 // what OCRReader gives it at inference; lines the layout would not read as one chunk are left out
-// (and counted).
+// (and counted), or with --chunks kept as the chunks it cuts them into.
 //
 //   node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION]
-//                                    [--jpeg FRACTION] [--italic FRACTION] [--long FRACTION]
+//                                    [--jpeg FRACTION] [--italic FRACTION] [--long FRACTION] [--chunks]
 //
 // --random-chars: the share of lines of random characters (default 0.25), text no language
 // model can guess. --dictionary: the share of the other lines drawn from the 274,000 words of
@@ -23,6 +23,11 @@
 // the held-out sets' single-chunk lines of 42–45 characters ("…the attic window agai"). A long
 // line the layout would cut into chunks is left out like any other, so those kept are the ones
 // drawn narrow enough to stay one chunk: condensed faces, small letter spacing.
+// --chunks: a line the layout cuts into chunks (a line wider than 10 × its height, a receipt row
+// with its price far right) is kept as its chunks' crops, each with its own text: the characters
+// whose boxes (Chromium's, carried through the scaling and rotation) fall in that chunk. Those are
+// exactly the crops OCRReader reads for such a line; without --chunks they are left out (a
+// quarter of the lines drawn, and every long one).
 //
 // Needs Debian's chromium and the dev dependencies (playwright-core, @fontsource/*); after
 // npm install (dist/ built). Deterministic for a seed and count (same texts, styles and
@@ -53,12 +58,14 @@ const dictionaryFraction = Number(flag('--dictionary', '0'));
 const jpegFraction = Number(flag('--jpeg', '0.2'));
 const italicFraction = Number(flag('--italic', '0.18'));
 const longFraction = Number(flag('--long', '0'));
+const keepChunks = args.includes('--chunks');
+if (keepChunks) args.splice(args.indexOf('--chunks'), 1);
 const [out, countArg, seedArg] = args;
 const count = Number(countArg);
 const seed = Number(seedArg);
 const fraction = (v) => v >= 0 && v <= 1;
 if (!out || !(Number.isInteger(count) && count > 0) || !Number.isInteger(seed) || ![randomFraction, dictionaryFraction, jpegFraction, italicFraction, longFraction].every(fraction)) {
-  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION] [--jpeg FRACTION] [--italic FRACTION] [--long FRACTION]');
+  console.error('usage: node scripts/ocr-train-lines.mjs OUT COUNT SEED [--random-chars FRACTION] [--dictionary FRACTION] [--jpeg FRACTION] [--italic FRACTION] [--long FRACTION] [--chunks]');
   process.exit(2);
 }
 
@@ -197,6 +204,42 @@ function augment(rng) {
   };
 }
 
+/**
+ * The text of each chunk of a line cut into chunks, or null when the characters do not fall
+ * cleanly into them. A character's box centre is carried from the page (relative to the line's
+ * box) through degrade()'s scaling and rotation into the image the layout cut; it belongs to the
+ * chunk it falls in (within 3 px of its ends). Every visible character must belong to one, in
+ * order, and every chunk must get one; a chunk's text runs from its first character to its last.
+ */
+function chunkTexts(text, boxes, [left, top, width, height], image, a, chunks) {
+  if (!boxes || boxes.length !== text.length) return null;
+  const sw = a.scale !== 1 ? Math.max(4, Math.round(width * a.scale)) / width : 1;
+  const sh = a.scale !== 1 ? Math.max(4, Math.round(height * a.scale)) / height : 1;
+  const theta = (a.rotate * Math.PI) / 180;
+  const [cos, sin] = [Math.cos(theta), Math.sin(theta)];
+  const [w1, h1] = [width * sw, height * sh];
+  const toX = (x, y) => {
+    if (!a.rotate) return x;
+    // sharp turns the image clockwise about its centre into a canvas that holds it all.
+    return (x - w1 / 2) * cos - (y - h1 / 2) * sin + image.width / 2;
+  };
+  const first = new Array(chunks.length).fill(-1);
+  const last = new Array(chunks.length).fill(-1);
+  let prev = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (/\s/.test(text[i])) continue;
+    const [l, t, r, b] = boxes[i];
+    const x = toX(((l + r) / 2 - left) * sw, ((t + b) / 2 - top) * sh);
+    const k = chunks.findIndex(([x0, , x1]) => x >= x0 - 3 && x <= x1 + 3);
+    if (k < 0 || k < prev) return null;
+    prev = k;
+    if (first[k] < 0) first[k] = i;
+    last[k] = i;
+  }
+  if (first.some((f) => f < 0)) return null;
+  return chunks.map((_, k) => text.slice(first[k], last[k] + 1).trim());
+}
+
 const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 async function degrade(png, a, rng) {
@@ -229,7 +272,8 @@ async function degrade(png, a, rng) {
 mkdirSync(join(out, 'images'), { recursive: true });
 const metaPath = join(out, 'metadata.jsonl');
 const done = new Map();
-if (existsSync(metaPath)) for (const l of readFileSync(metaPath, 'utf8').split('\n').filter(Boolean)) done.set(JSON.parse(l).index, l);
+// A line kept as chunks has a row per chunk: rows are grouped by the index of their line.
+if (existsSync(metaPath)) for (const l of readFileSync(metaPath, 'utf8').split('\n').filter(Boolean)) done.set(JSON.parse(l).index, [...(done.get(JSON.parse(l).index) ?? []), l]);
 const profile = mkdtempSync(join(tmpdir(), 'ocr-train-lines-'));
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -238,13 +282,17 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 2400, height: 1000 }, deviceScaleFactor: 1 });
 const cdp = await page.context().newCDPSession(page);
 const PER_PAGE = 48;
-let skipped = 0;
 const t0 = Date.now();
-const rows = [...done.values()];
+const rows = [...done.values()].flat();
+// Lines the layout left out, so that a resumed run does not draw them again: drawn again on a page
+// of other lines, a line's pixels move a little and the layout may then keep it (c33 kept one so).
+const leftOutPath = join(out, 'left-out.json');
+const leftOut = new Set(existsSync(leftOutPath) ? JSON.parse(readFileSync(leftOutPath, 'utf8')) : []);
+let skipped = leftOut.size;
 for (let start = 0; start < count; start += PER_PAGE) {
   const items = [];
   for (let i = start; i < Math.min(count, start + PER_PAGE); i++) {
-    if (done.has(i)) continue;
+    if (done.has(i) || leftOut.has(i)) continue;
     const rng = new SeededRandom(seed, i);
     // The dictionary draw comes last, and only when asked for, so that sets made without it
     // (run 5's) come out the same as before it existed.
@@ -262,6 +310,23 @@ for (let start = 0; start < count; start += PER_PAGE) {
   await page.goto(`file://${file}`);
   await page.evaluate(() => document.fonts.ready);
   const rects = await page.evaluate(() => [...document.querySelectorAll('div.s')].map((d) => { const r = d.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }));
+  // Each character's box (by UTF-16 index, as the text's own), for the text of each chunk.
+  const charBoxes = keepChunks
+    ? await page.evaluate(() =>
+        [...document.querySelectorAll('div.s')].map((d) => {
+          const node = d.firstChild;
+          const range = document.createRange();
+          const out = [];
+          for (let i = 0; node && i < node.length; i++) {
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            const r = range.getBoundingClientRect();
+            out.push([r.left, r.top, r.right, r.bottom]);
+          }
+          return out;
+        }),
+      )
+    : null;
   // The DevTools capture with optimizeForSpeed (a faster zlib level, still lossless), clipped to
   // the lines: Playwright's full-page PNG of the whole 2400-px-wide page took most of the time.
   const right = Math.ceil(Math.max(...rects.map((r) => r[2]))) + 8;
@@ -283,20 +348,29 @@ for (let start = 0; start < count; start += PER_PAGE) {
     const image = await degrade(png, it.aug, it.rng);
     const lines = findTextLines(image);
     if (process.env.OCR_LINES_DEBUG) await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toFile(join(out, `debug-${it.i}.png`)).then(() => console.log(it.i, JSON.stringify(lines)));
-    if (lines.length !== 1 || lines[0].chunks.length !== 1) {
+    const texts =
+      lines.length !== 1 ? null : lines[0].chunks.length === 1 ? [it.text] : keepChunks ? chunkTexts(it.text, charBoxes[k], [left, top, width, height], image, it.aug, lines[0].chunks) : null;
+    if (!texts) {
       skipped++;
+      leftOut.add(it.i);
       continue;
     }
-    const [{ crop }] = lineCrops(image, lines);
-    const name = `images/${String(it.i).padStart(7, '0')}.png`;
-    const tmp = join(out, `${name}.tmp`);
-    await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).greyscale().png().toFile(tmp);
-    renameSync(tmp, join(out, name));
-    rows.push(JSON.stringify({ index: it.i, file_name: name, text: it.text, font: it.style.font, size_px: it.style.size, dark: it.style.dark, ...it.aug }));
+    const crops = lineCrops(image, lines);
+    for (let c = 0; c < crops.length; c++) {
+      const { crop } = crops[c];
+      const name = `images/${String(it.i).padStart(7, '0')}${crops.length > 1 ? `-${c}` : ''}.png`;
+      const tmp = join(out, `${name}.tmp`);
+      await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).greyscale().png().toFile(tmp);
+      renameSync(tmp, join(out, name));
+      const chunk = crops.length > 1 ? { chunk: c, chunks: crops.length } : {};
+      rows.push(JSON.stringify({ index: it.i, file_name: name, text: texts[c], ...chunk, font: it.style.font, size_px: it.style.size, dark: it.style.dark, ...it.aug }));
+    }
   }
   // metadata.jsonl is rewritten whole after each page: a stopped run resumes where it was.
   writeFileSync(metaPath + '.tmp', rows.join('\n') + '\n');
   renameSync(metaPath + '.tmp', metaPath);
+  writeFileSync(leftOutPath + '.tmp', JSON.stringify([...leftOut].sort((a, b) => a - b)));
+  renameSync(leftOutPath + '.tmp', leftOutPath);
   if ((start / PER_PAGE) % 20 === 0) process.stderr.write(`${Math.min(count, start + PER_PAGE)}/${count} lines, ${skipped} left out, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 await browser.close();
