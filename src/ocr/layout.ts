@@ -142,9 +142,10 @@ function edgeMap(gray: Uint8Array, w: number, h: number, t: number, vertical = f
  */
 function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void {
   const seen = new Uint8Array(w * h);
-  // Typed stacks: the fill visits every edge pixel of the image, and a page has many.
-  const stack = new Int32Array(w * h);
-  const all = new Int32Array(w * h);
+  // Typed stacks, grown as needed: the fill visits every edge pixel of the image, and a page has
+  // many (a component's pixels are rarely a large share of the image's).
+  let stack = new Int32Array(4096);
+  let all = new Int32Array(4096);
   for (let start = 0; start < w * h; start++) {
     if (seen[start] || !(dx[start] || dy[start])) continue;
     seen[start] = 1;
@@ -157,6 +158,7 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
     let y1 = -1;
     while (top > 0) {
       const p = stack[--top]!;
+      if (count === all.length) all = grown(all);
       all[count++] = p;
       const py = (p / w) | 0;
       const px = p - py * w;
@@ -172,6 +174,7 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
           const q = ny * w + nx;
           if (!seen[q] && (dx[q] || dy[q])) {
             seen[q] = 1;
+            if (top === stack.length) stack = grown(stack);
             stack[top++] = q;
           }
         }
@@ -222,6 +225,13 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
       y = y1;
     }
   }
+}
+
+/** The array with twice the room, its contents kept. */
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 interface Band {
@@ -477,22 +487,24 @@ function estimateSkew(gray: Uint8Array, w: number, h: number, box: Box, inverted
   const bh = y1 - y0;
   if (bw < 4 * bh) return 0;
   const t = otsuThreshold(histogram(gray, w, h, x0, y0, x1, y1));
-  // The ink's pixels in typed arrays: each of the ~0.12 × width slopes tried walks them all.
-  const xs = new Float64Array(bw * bh);
-  const ys = new Int32Array(bw * bh);
+  // The ink's pixels in typed arrays (counted first, to size them): each of the ~0.12 × width
+  // slopes tried walks them all.
+  const isInk = (v: number) => (inverted ? v > t : v <= t);
   let n = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (isInk(gray[y * w + x]!)) n++;
+  if (n === 0) return 0;
+  const xs = new Float64Array(n);
+  const ys = new Int32Array(n);
   const cx = (x0 + x1) / 2;
-  for (let y = y0; y < y1; y++) {
+  for (let y = y0, i = 0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      const v = gray[y * w + x]!;
-      if (inverted ? v > t : v <= t) {
-        xs[n] = x - cx;
-        ys[n] = y - y0;
-        n++;
+      if (isInk(gray[y * w + x]!)) {
+        xs[i] = x - cx;
+        ys[i] = y - y0;
+        i++;
       }
     }
   }
-  if (n === 0) return 0;
   const maxShift = Math.ceil(0.06 * bw);
   const rows = new Int32Array(bh + 2 * maxShift + 2);
   const sharpness = (slope: number): number => {
