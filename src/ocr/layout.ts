@@ -142,45 +142,36 @@ function edgeMap(gray: Uint8Array, w: number, h: number, t: number, vertical = f
  */
 function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void {
   const seen = new Uint8Array(w * h);
-  // Typed stacks, grown as needed: the fill visits every edge pixel of the image, and a page has
-  // many (a component's pixels are rarely a large share of the image's).
-  let stack = new Int32Array(4096);
-  let all = new Int32Array(4096);
+  const stack: number[] = [];
+  const members: number[] = [];
   for (let start = 0; start < w * h; start++) {
     if (seen[start] || !(dx[start] || dy[start])) continue;
     seen[start] = 1;
-    let top = 0;
-    stack[top++] = start;
-    let count = 0;
+    stack.push(start);
+    members.length = 0;
     let x0 = w;
     let x1 = -1;
     let y0 = h;
     let y1 = -1;
-    while (top > 0) {
-      const p = stack[--top]!;
-      if (count === all.length) all = grown(all);
-      all[count++] = p;
+    while (stack.length) {
+      const p = stack.pop()!;
+      members.push(p);
       const py = (p / w) | 0;
       const px = p - py * w;
       if (px < x0) x0 = px;
       if (px > x1) x1 = px;
       if (py < y0) y0 = py;
       if (py > y1) y1 = py;
-      const nyEnd = Math.min(h - 1, py + 1);
-      const nxStart = Math.max(0, px - 1);
-      const nxEnd = Math.min(w - 1, px + 1);
-      for (let ny = Math.max(0, py - 1); ny <= nyEnd; ny++) {
-        for (let nx = nxStart; nx <= nxEnd; nx++) {
+      for (let ny = Math.max(0, py - 1); ny <= Math.min(h - 1, py + 1); ny++) {
+        for (let nx = Math.max(0, px - 1); nx <= Math.min(w - 1, px + 1); nx++) {
           const q = ny * w + nx;
           if (!seen[q] && (dx[q] || dy[q])) {
             seen[q] = 1;
-            if (top === stack.length) stack = grown(stack);
-            stack[top++] = q;
+            stack.push(q);
           }
         }
       }
     }
-    const members = all.subarray(0, count);
     const fw = x1 - x0 + 1;
     const fh = y1 - y0 + 1;
     if (fh >= 40 && fw <= Math.max(3, 0.08 * fh)) {
@@ -225,13 +216,6 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
       y = y1;
     }
   }
-}
-
-/** The array with twice the room, its contents kept. */
-function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 interface Band {
@@ -487,31 +471,26 @@ function estimateSkew(gray: Uint8Array, w: number, h: number, box: Box, inverted
   const bh = y1 - y0;
   if (bw < 4 * bh) return 0;
   const t = otsuThreshold(histogram(gray, w, h, x0, y0, x1, y1));
-  // The ink's pixels in typed arrays (counted first, to size them): each of the ~0.12 × width
-  // slopes tried walks them all.
-  const isInk = (v: number) => (inverted ? v > t : v <= t);
-  let n = 0;
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (isInk(gray[y * w + x]!)) n++;
-  if (n === 0) return 0;
-  const xs = new Float64Array(n);
-  const ys = new Int32Array(n);
+  const xs: number[] = [];
+  const ys: number[] = [];
   const cx = (x0 + x1) / 2;
-  for (let y = y0, i = 0; y < y1; y++) {
+  for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      if (isInk(gray[y * w + x]!)) {
-        xs[i] = x - cx;
-        ys[i] = y - y0;
-        i++;
+      const v = gray[y * w + x]!;
+      if (inverted ? v > t : v <= t) {
+        xs.push(x - cx);
+        ys.push(y - y0);
       }
     }
   }
+  if (xs.length === 0) return 0;
   const maxShift = Math.ceil(0.06 * bw);
-  const rows = new Int32Array(bh + 2 * maxShift + 2);
+  const rows = new Float64Array(bh + 2 * maxShift + 2);
   const sharpness = (slope: number): number => {
     rows.fill(0);
-    for (let i = 0; i < n; i++) rows[Math.round(ys[i]! - slope * xs[i]!) + maxShift]! += 1;
+    for (let i = 0; i < xs.length; i++) rows[Math.round(ys[i]! - slope * xs[i]!) + maxShift]! += 1;
     let sq = 0;
-    for (let r = 0; r < rows.length; r++) sq += rows[r]! * rows[r]!;
+    for (const r of rows) sq += r * r;
     return sq;
   };
   const step = 1 / bw;
