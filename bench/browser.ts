@@ -16,14 +16,10 @@ import { packageRoot } from '../src/cli/common.js';
 import { startStaticServer } from '../src/cli/demo.js';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
 import { AutoImageProcessor } from '../src/processing/image_processors.js';
+import { median } from './stats.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });

@@ -22,6 +22,7 @@ import { chainProbe, copyProbe, matmulProbe, stepStreamProbe, streamProbe, type 
 import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, stepMatrices, type ModelSpec } from './models.js';
 import { printReport, type ModelResult } from './report.js';
 import { findTorchPython, peerUnsupported, startTorchPeer, TORCH_INSTALL, type TorchPeer } from './torch.js';
+import { median } from './stats.js';
 
 const NEW_TOKENS = 16;
 const NODE_FLAGS = ['--single-threaded-gc'];
@@ -38,11 +39,6 @@ function pixels(spec: ModelSpec, batch: number, seed: number): Tensor {
   }
   return new Tensor('float32', data, [batch, 3, h!, w!]);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
-};
 
 async function time(f: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -13,6 +13,7 @@ import { endProfiling, profileSessions } from '../src/runtime/session.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { chainProbe, streamProbe, type Probe } from './bounds.js';
 import { buildConfig, encoderShapes, encoderTokens, flops, modelSpecs, stepBytes, type ModelSpec } from './models.js';
+import { median } from './stats.js';
 
 const NEW_TOKENS = 16;
 const BIG = 8;
@@ -27,11 +28,6 @@ interface Run {
   us: number;
   kernels: Kernel[];
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
-};
 
 function pixels(spec: ModelSpec, batch: number): Tensor {
   const e = spec.encoder;

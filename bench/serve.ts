@@ -19,6 +19,7 @@ import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -162,11 +163,6 @@ async function runCell(url: string, mode: string, clients: number, images: Buffe
     client_cpu_ms: Number(((cpu.user + cpu.system) / 1000 / Math.max(latencies.length, 1)).toFixed(2)),
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const images = EXAMPLES.map((f) => readFileSync(f));
