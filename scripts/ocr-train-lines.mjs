@@ -271,9 +271,9 @@ async function degrade(png, a, rng) {
 // ---------------------------------------------------------------------------------------------
 mkdirSync(join(out, 'images'), { recursive: true });
 const metaPath = join(out, 'metadata.jsonl');
-const done = new Map();
-// A line kept as chunks has a row per chunk: rows are grouped by the index of their line.
-if (existsSync(metaPath)) for (const l of readFileSync(metaPath, 'utf8').split('\n').filter(Boolean)) done.set(JSON.parse(l).index, [...(done.get(JSON.parse(l).index) ?? []), l]);
+// The rows written so far (a line kept as chunks has one per chunk), and the lines they are of.
+const rows = existsSync(metaPath) ? readFileSync(metaPath, 'utf8').split('\n').filter(Boolean) : [];
+const done = new Set(rows.map((l) => JSON.parse(l).index));
 const profile = mkdtempSync(join(tmpdir(), 'ocr-train-lines-'));
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -283,12 +283,10 @@ const page = await browser.newPage({ viewport: { width: 2400, height: 1000 }, de
 const cdp = await page.context().newCDPSession(page);
 const PER_PAGE = 48;
 const t0 = Date.now();
-const rows = [...done.values()].flat();
 // Lines the layout left out, so that a resumed run does not draw them again: drawn again on a page
 // of other lines, a line's pixels move a little and the layout may then keep it (c33 kept one so).
 const leftOutPath = join(out, 'left-out.json');
 const leftOut = new Set(existsSync(leftOutPath) ? JSON.parse(readFileSync(leftOutPath, 'utf8')) : []);
-let skipped = leftOut.size;
 for (let start = 0; start < count; start += PER_PAGE) {
   const items = [];
   for (let i = start; i < Math.min(count, start + PER_PAGE); i++) {
@@ -351,7 +349,6 @@ for (let start = 0; start < count; start += PER_PAGE) {
     const texts =
       lines.length !== 1 ? null : lines[0].chunks.length === 1 ? [it.text] : keepChunks ? chunkTexts(it.text, charBoxes[k], [left, top, width, height], image, it.aug, lines[0].chunks) : null;
     if (!texts) {
-      skipped++;
       leftOut.add(it.i);
       continue;
     }
@@ -371,8 +368,8 @@ for (let start = 0; start < count; start += PER_PAGE) {
   renameSync(metaPath + '.tmp', metaPath);
   writeFileSync(leftOutPath + '.tmp', JSON.stringify([...leftOut].sort((a, b) => a - b)));
   renameSync(leftOutPath + '.tmp', leftOutPath);
-  if ((start / PER_PAGE) % 20 === 0) process.stderr.write(`${Math.min(count, start + PER_PAGE)}/${count} lines, ${skipped} left out, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  if ((start / PER_PAGE) % 20 === 0) process.stderr.write(`${Math.min(count, start + PER_PAGE)}/${count} lines, ${leftOut.size} left out, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 await browser.close();
 rmSync(profile, { recursive: true, force: true });
-console.log(`${rows.length} lines in ${resolve(out)} (${skipped} left out by the layout), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`${rows.length} lines in ${resolve(out)} (${leftOut.size} left out by the layout), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
