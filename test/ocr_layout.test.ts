@@ -228,6 +228,30 @@ test('an image of noise alone has no lines', () => {
   }
 });
 
+test('a tight crop of small blurred text is one line, though its own steps are most of the image', async () => {
+  // "39%" at 13 px, blurred, 26×17 (a held-out line of seed 1): the median |dx| is the text's,
+  // and a level of 6× it found nothing; the lower quartile is the background's.
+  const image = await RawImage.read(join(OCR_FIXTURES, 'tight-blurred-39pct.png'));
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1, JSON.stringify(lines.map((l) => l.box)));
+  const [x0, y0, x1, y1] = lines[0]!.box;
+  assert.ok(x0 <= 3 && y0 <= 2 && x1 >= 24 && y1 >= 12, `box ${lines[0]!.box}`);
+});
+
+test('small images of noise alone have no lines either', () => {
+  const r = rng(11);
+  for (const [w, h] of [[26, 17], [52, 28], [120, 24]] as const) {
+    for (const sigma of [4, 10, 20]) {
+      const data = new Uint8Array(w * h);
+      for (let i = 0; i < data.length; i++) {
+        const g = Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+        data[i] = Math.max(0, Math.min(255, Math.round(200 + sigma * g)));
+      }
+      assert.deepEqual(findTextLines(new RawImage(data, w, h, 1)).map((l) => l.box), [], `${w}×${h}, sigma ${sigma}`);
+    }
+  }
+});
+
 test('a long line is cut into chunks at word gaps, each at most maxAspect wide', () => {
   const words: Array<{ x: number; bars: number }> = [];
   const r = rng(3);
