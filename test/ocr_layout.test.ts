@@ -238,6 +238,36 @@ test('a tight crop of small blurred text is one line, though its own steps are m
   assert.ok(x0 <= 3 && y0 <= 2 && x1 >= 24 && y1 >= 12, `box ${lines[0]!.box}`);
 });
 
+test('a faint noisy line with one weak row inside it stays one line', async () => {
+  // "$21.93", italic, low contrast, noise, 52×28 (a held-out line of seed 1): one row of its
+  // middle had a single edge above the noise level, and it came out as two lines of 6 rows.
+  const image = await RawImage.read(join(OCR_FIXTURES, 'faint-noisy-italic-price.png'));
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1, JSON.stringify(lines.map((l) => l.box)));
+  const [, y0, , y1] = lines[0]!.box;
+  assert.ok(y0 <= 9 && y1 >= 21, `box ${lines[0]!.box}`);
+});
+
+test('two lines one row apart, a speck in that row, stay two lines', () => {
+  const words = [
+    { x: 10, bars: 6 },
+    { x: 50, bars: 8 },
+    { x: 100, bars: 5 },
+  ];
+  const top = drawWords(160, 40, 255, 0, 6, 18, words).image;
+  const bottom = drawWords(160, 40, 255, 0, 19, 31, words).image;
+  const data = Uint8Array.from(top.data, (v, i) => Math.min(v, bottom.data[i]!));
+  data[18 * 160 + 70] = 0; // the speck: two edges in the row between them
+  const lines = findTextLines(new RawImage(data, 160, 40, 1));
+  assert.deepEqual(
+    lines.map((l) => [l.box[1], l.box[3]]),
+    [
+      [6, 18],
+      [19, 31],
+    ],
+  );
+});
+
 test('small images of noise alone have no lines either', () => {
   const r = rng(11);
   for (const [w, h] of [[26, 17], [52, 28], [120, 24]] as const) {

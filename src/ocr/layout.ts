@@ -259,7 +259,13 @@ function findBands(profile: Float64Array, w: number, minHeight: number): Band[] 
     }
     let y1 = y;
     while (y1 < h && profile[y1]! >= rowThreshold) y1++;
-    bands.push({ y0: y, y1 });
+    const last = bands[bands.length - 1];
+    // A faint or noisy line can have a row inside it short of the threshold (a low-contrast
+    // italic "$21.93" came out as two lines of 5 and 6 rows). One such row, with edges in it,
+    // between two bands both too short to be lines of their own (under 8 rows: a line's ink is
+    // taller), joins them; two real lines one row apart are taller, and stay apart.
+    if (last && last.y1 === y - 1 && profile[y - 1]! > 0 && last.y1 - last.y0 < 8 && y1 - y < 8) last.y1 = y1;
+    else bands.push({ y0: y, y1 });
     y = y1;
   }
   // `core`: a band's height before any join. Thinness is judged against it, not against the
