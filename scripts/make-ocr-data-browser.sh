@@ -15,6 +15,8 @@
 #   DATA/c35, DATA/c36    the same with --long 0.3 --chunks (seeds 35, 36): lines of 41–64
 #                         characters, and lines the layout cuts kept as their chunks, for the
 #                         round after run 11
+#   DATA/c37, DATA/c38    the same (seeds 37, 38), drawn one at a time at nice 19 beside run 12's
+#                         training, for the round after run 12
 #   DATA/bval             400 asked for (seed 3), the validation set
 #   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
 #   DATA/b3train          c21 .. c26, run 6's
@@ -22,7 +24,8 @@
 #   DATA/b5train          c21 .. c30
 #   DATA/b6train          c21 .. c32, run 10's
 #   DATA/b7train          c21 .. c34, run 11's (from its step 860)
-#   DATA/b8train          c21 .. c36
+#   DATA/b8train          c21 .. c36, run 12's
+#   DATA/b9train          c21 .. c38
 # Runs 6 and 8 used what the generators had made when they were stopped (the counts are in the model
 # card); a set stopped part-way is a prefix of the full one.
 # Two generators run at once (one per core); about 20 minutes a pair here. Needs Debian's
@@ -55,6 +58,9 @@ wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/c35" 30000 35 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c36" 30000 36 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & b=$!
 wait $a $b
+node scripts/ocr-train-lines.mjs "$DATA/c37" 30000 37 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c38" 30000 38 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & b=$!
+wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
 # join_sets OUT SET...: one imagefolder of symbolic links to the sets' images
 join_sets() {
@@ -83,3 +89,4 @@ join_sets b5train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30
 join_sets b6train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32
 join_sets b7train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34
 join_sets b8train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36
+join_sets b9train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36 c37 c38
