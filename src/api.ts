@@ -47,7 +47,7 @@ export type { AdamWOptions, AdamWState } from './training/optim.js';
 export { Graph, Sym } from './graph/graph.js';
 export { quantizeWeightsInt8, quantizeColumns } from './graph/quantize.js';
 export { grad } from './graph/autodiff.js';
-export { CompiledGraph, SessionCache, setDefaultThreads } from './runtime/session.js';
+export { CompiledGraph, SessionCache, setDefaultThreads, setPrepackWeights } from './runtime/session.js';
 export { AutoProcessor, ImageTextProcessor, TrOCRProcessor, DonutProcessor, labelsFromEncoding, PROCESSOR_NAME } from './processing/processors.js';
 export type { ProcessorInputs, ProcessorCallOptions, ProcessorOutput, ProcessorFromPretrainedOptions } from './processing/processors.js';
 export { generate, prepareGenerationConfig, DEFAULT_MAX_NEW_TOKENS, GENERATE_OPTION_KEYS } from './generation/search.js';

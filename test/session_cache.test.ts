@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { env } from '../src/env/index.js';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
-import { CompiledGraph } from '../src/runtime/session.js';
+import { CompiledGraph, setPrepackWeights } from '../src/runtime/session.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { FIXTURES } from './helpers.js';
 
@@ -93,6 +93,24 @@ describe('session cache', () => {
     }
     assert.deepEqual(sources, ['cache', 'cache']);
     assert.equal(entries().length, 2);
+  });
+
+  test('sessions that skip weight repacking (the CLI on a few images) read the same', async () => {
+    const opts = env.sessionOptions({ prepack: false }) as { extra?: { session?: Record<string, string> } };
+    assert.equal(opts.extra?.session?.['disable_prepacking'], '1', 'ORT is told');
+    const dir = copyModel(join(work, 'prepack'));
+    const float = await uncached(dir, { num_beams: 2 });
+    const int8 = await uncached(dir, {}, { dtype: 'int8' });
+    // float32 kernels then pack each weight as they go, to the same numbers; int8 sessions
+    // repack regardless (their kernels compute otherwise without it).
+    setPrepackWeights(false);
+    try {
+      assert.deepEqual(await run(await VisionEncoderDecoderModel.from_pretrained(dir), { num_beams: 2 }), float, 'from the cache');
+      assert.deepEqual(await uncached(dir, { num_beams: 2 }), float, 'built from the graph');
+      assert.deepEqual(await run(await VisionEncoderDecoderModel.from_pretrained(dir, { dtype: 'int8' })), int8, 'int8');
+    } finally {
+      setPrepackWeights(true);
+    }
   });
 
   test('changed weights, a rewritten weights file, int8 and another cache identity are other entries', async () => {

@@ -369,6 +369,7 @@ export const env: Environment = {
   },
   sessionOptions(o: EngineOptions) {
     const session: Record<string, string> = o.spinAfterRun ? {} : { force_spinning_stop: '1' };
+    if (o.prepack === false) session['disable_prepacking'] = '1';
     const extraTop: { logSeverityLevel?: 0 | 1 | 2 | 3 | 4 } = {};
     const optimizedModelFilePath = o.saveCacheEntry ?? o.optimizedModelFilePath;
     if (o.saveCacheEntry) {

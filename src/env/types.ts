@@ -21,6 +21,8 @@ export interface EngineOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   optimizedModelFilePath?: string;
   spinAfterRun?: boolean;
+  /** Repack constant weights for the kernels when the session loads (ORT's default; false skips it). */
+  prepack?: boolean;
 }
 
 /**
