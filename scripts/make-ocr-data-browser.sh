@@ -17,6 +17,8 @@
 #                         round after run 11
 #   DATA/c37, DATA/c38    the same (seeds 37, 38), drawn one at a time at nice 19 beside run 12's
 #                         training, for the round after run 12
+#   DATA/c39, DATA/c40    the same with --small 0.3 (seeds 39, 40): about half the lines at
+#                         10–16 px, the weakest size after round 8, for the round after it
 #   DATA/bval             400 asked for (seed 3), the validation set
 #   DATA/btrain           c21 + c22 in one imagefolder (symbolic links), run 5's training set
 #   DATA/b3train          c21 .. c26, run 6's
@@ -25,7 +27,8 @@
 #   DATA/b6train          c21 .. c32, run 10's
 #   DATA/b7train          c21 .. c34, run 11's (from its step 860)
 #   DATA/b8train          c21 .. c36, run 12's
-#   DATA/b9train          c21 .. c38
+#   DATA/b9train          c21 .. c38, run 13's
+#   DATA/b10train         c21 .. c40
 # Runs 6 and 8 used what the generators had made when they were stopped (the counts are in the model
 # card); a set stopped part-way is a prefix of the full one.
 # Two generators run at once (one per core); about 20 minutes a pair here. Needs Debian's
@@ -61,6 +64,9 @@ wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/c37" 30000 37 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & a=$!
 node scripts/ocr-train-lines.mjs "$DATA/c38" 30000 38 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks & b=$!
 wait $a $b
+node scripts/ocr-train-lines.mjs "$DATA/c39" 30000 39 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks --small 0.3 & a=$!
+node scripts/ocr-train-lines.mjs "$DATA/c40" 30000 40 --dictionary 0.7 --jpeg 0.35 --italic 0.3 --long 0.3 --chunks --small 0.3 & b=$!
+wait $a $b
 node scripts/ocr-train-lines.mjs "$DATA/bval" 400 3
 # join_sets OUT SET...: one imagefolder of symbolic links to the sets' images
 join_sets() {
@@ -90,3 +96,4 @@ join_sets b6train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32
 join_sets b7train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34
 join_sets b8train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36
 join_sets b9train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36 c37 c38
+join_sets b10train c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36 c37 c38 c39 c40
