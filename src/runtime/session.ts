@@ -35,8 +35,8 @@ export interface SessionOptions {
    * Let ONNX Runtime repack the constant weight matrices into its kernels' layout when the
    * session loads (its default). Default: setPrepackWeights()'s, true. Skipping it suits a
    * process that runs a session a few times: measured on 2 cores with the bundled OCR model, the
-   * two sessions load 85 ms faster (a third of a one-line `ved ocr` process), and every later
-   * call is 10–20% slower, since the kernels then pack each weight as they go.
+   * two sessions load 85 ms faster (a one-line `ved ocr` process ends 45–60 ms sooner), and every
+   * later call is 10–20% slower, since the kernels then pack each weight as they go.
    */
   prepack?: boolean;
 }
