@@ -6,18 +6,19 @@
 //   node scripts/average-models.mjs --output DIR [--weights w1,w2,…] DIR1 DIR2 [DIR…]
 //
 // The output gets the first model's config, generation config, tokenizer and preprocessor files.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VisionEncoderDecoderModel } from '../dist/src/index.js';
+import { saveModelFolder } from './model-folder.mjs';
 
 /** Weighted mean of the models' weights, written into the first model (which is returned). */
 export function averageModels(models, weights = models.map(() => 1)) {
   if (models.length < 2) throw new Error('average-models: give at least two models');
-  if (weights.length !== models.length || weights.some((w) => !(w >= 0)) || !(weights.reduce((a, b) => a + b, 0) > 0)) {
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (weights.length !== models.length || weights.some((w) => !(w >= 0)) || !(total > 0)) {
     throw new Error(`average-models: --weights needs ${models.length} numbers ≥ 0 with a positive sum, got ${weights.join(',')}`);
   }
-  const total = weights.reduce((a, b) => a + b, 0);
   const dicts = models.map((m) => m.state_dict());
   const [first] = dicts;
   for (const [i, d] of dicts.entries()) {
@@ -54,14 +55,7 @@ async function main() {
   const models = [];
   for (const dir of positionals) models.push(await VisionEncoderDecoderModel.from_pretrained(dir));
   const averaged = averageModels(models, weights);
-  const tmp = `${out}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  await averaged.save_pretrained(tmp);
-  for (const f of readdirSync(positionals[0])) {
-    if (/^(tokenizer.*|preprocessor_config|special_tokens_map|vocab|merges)\.(json|txt)$/.test(f)) copyFileSync(join(positionals[0], f), join(tmp, f));
-  }
-  renameSync(tmp, out);
+  await saveModelFolder(averaged, positionals[0], out);
   console.log(`${out}: the mean of ${positionals.length} models${weights ? ` weighted ${weights.join(', ')}` : ''}`);
 }
 

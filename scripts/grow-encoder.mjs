@@ -11,10 +11,11 @@
 //
 // The output folder gets config.json, generation_config.json and model.safetensors from the
 // model, and the tokenizer and preprocessor files copied beside them.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VisionEncoderDecoderConfig, VisionEncoderDecoderModel } from '../dist/src/index.js';
+import { saveModelFolder } from './model-folder.mjs';
 
 /** Where old layer i goes in a stack grown from `from` to `to` layers (spread evenly). */
 export function grownPositions(from, to) {
@@ -70,14 +71,7 @@ async function main() {
   const grown = await growEncoder(model, Number(values.layers), { seed: Number(values.seed) });
   const out = resolve(values.output);
   if (existsSync(out)) throw new Error(`${out}: exists; grow-encoder writes a new folder`);
-  const tmp = `${out}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  await grown.save_pretrained(tmp);
-  for (const f of readdirSync(values.model)) {
-    if (/^(tokenizer.*|preprocessor_config|special_tokens_map|vocab|merges)\.(json|txt)$/.test(f)) copyFileSync(join(values.model, f), join(tmp, f));
-  }
-  renameSync(tmp, out);
+  await saveModelFolder(grown, values.model, out);
   console.log(`${out}: encoder ${model.config.encoder.num_hidden_layers} → ${values.layers} layers, ${grown.num_parameters().toLocaleString('en-US')} parameters`);
 }
 
