@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawImage } from '../src/processing/image.js';
-import { cropMargin, findTextLines, lineCrop, lineCrops, type Box } from '../src/ocr/layout.js';
+import { cropMargin, findTextLines, jointCrops, lineCrop, lineCrops, type Box } from '../src/ocr/layout.js';
 import { FIXTURES, rng } from './helpers.js';
 
 interface PageTruth {
@@ -315,7 +315,35 @@ test('a long line is cut into chunks at word gaps, each at most maxAspect wide',
       assert.equal(inside.length, 1, `word at x=${wd.x} in ${inside.length} chunks`);
     }
     assert.equal(lineCrops(image, lines).length, chunks.length);
+    // Every cut is narrower than the line is high (9–16 px at 20), so each has a joint: a crop
+    // across the gap, inside the two words beside it and at most 1.5 line heights into each.
+    const joints = lines[0]!.joints!;
+    assert.equal(joints.length, chunks.length - 1);
+    joints.forEach((j, i) => {
+      assert.ok(j !== null, `cut ${i} has no joint`);
+      const [left, right] = [chunks[i]!, chunks[i + 1]!];
+      const before = words.find((wd) => wd.x + wordWidth(wd.bars) === left[2])!;
+      const after = words.find((wd) => wd.x === right[0])!;
+      assert.ok(j[0] < left[2] && j[2] > right[0], `joint ${JSON.stringify(j)} does not span the gap ${left[2]}..${right[0]}`);
+      assert.ok(j[0] >= before.x && j[2] <= after.x + wordWidth(after.bars), `joint ${JSON.stringify(j)} reaches past the words beside its gap`);
+      assert.ok(left[2] - j[0] <= 30 && j[2] - right[0] <= 30, `joint ${JSON.stringify(j)} reaches more than 1.5 line heights`);
+      assert.deepEqual([j[1], j[3]], [box[1], box[3]]);
+    });
+    assert.deepEqual(
+      jointCrops(image, lines).map((c) => c.joint),
+      joints.map((_, i) => i),
+    );
   }
+});
+
+test('a cut at a gap a line height wide or wider is a space: no joint to read', () => {
+  // Words 25 px apart at 20 px high: not columns (under two line heights), but surely spaces.
+  const words = Array.from({ length: 12 }, (_, i) => ({ x: 10 + i * (wordWidth(6) + 25), bars: 6 }));
+  const last = words[words.length - 1]!;
+  const { image } = drawWords(last.x + wordWidth(6) + 10, 40, 255, 0, 10, 30, words);
+  const [line] = findTextLines(image);
+  assert.ok(line!.chunks.length > 1, `${line!.chunks.length} chunk(s)`);
+  assert.deepEqual(line!.joints, line!.chunks.slice(1).map(() => null));
 });
 
 test('a column gap (item and price, label and value) splits a row into chunks; a speck of noise does not', () => {
@@ -329,6 +357,9 @@ test('a column gap (item and price, label and value) splits a row into chunks; a
     [item.x, 10, item.x + wordWidth(8), 30],
     [price.x, 10, price.x + wordWidth(6), 30],
   ]);
+  // A column gap is a space: nothing to read across it.
+  assert.deepEqual(lines[0]!.joints, [null]);
+  assert.deepEqual(jointCrops(image, lines), []);
   // Words 30 px apart (1.5 line heights): one chunk, as running text.
   const near = drawWords(200, 40, 255, 0, 10, 30, [{ x: 10, bars: 8 }, { x: 10 + wordWidth(8) + 30, bars: 4 }]).image;
   assert.equal(findTextLines(near)[0]!.chunks.length, 1);

@@ -5,12 +5,14 @@
 
 import type { BaseImageProcessor } from '../processing/image_processors.js';
 import { RawImage } from '../processing/image.js';
-import { findTextLines, lineCrops, toGray, type LayoutOptions, type TextLine } from './layout.js';
+import { findTextLines, jointCrops, lineCrops, toGray, type LayoutOptions, type TextLine } from './layout.js';
 
 export interface PreparedPage {
   lines: TextLine[];
-  /** The line of each crop, in reading order. */
+  /** The line of each chunk's crop, in reading order: the first lineOfCrop.length crops. */
   lineOfCrop: number[];
+  /** The line and joint (TextLine.joints) of each crop after the chunks'. */
+  jointOfCrop: Array<[line: number, joint: number]>;
   /** The crops' pixel values, float32 [crops, channels, height, width] row-major (empty: no crop). */
   pixels: Float32Array;
   /** [channels, height, width] of one crop's pixel values (0s when there is no crop). */
@@ -23,8 +25,15 @@ export async function preparePage(image: RawImage, processor: BaseImageProcessor
   const gray = image.channels === 1 ? image : RawImage.fromPixels(toGray(image), image.width, image.height, 1);
   const lines = findTextLines(gray, layout);
   const crops = lineCrops(gray, lines);
-  if (crops.length === 0) return { lines, lineOfCrop: [], pixels: new Float32Array(0), cropDims: [0, 0, 0] };
-  const { pixel_values } = await processor.preprocess(crops.map((c) => c.crop));
+  const joints = jointCrops(gray, lines);
+  if (crops.length === 0) return { lines, lineOfCrop: [], jointOfCrop: [], pixels: new Float32Array(0), cropDims: [0, 0, 0] };
+  const { pixel_values } = await processor.preprocess([...crops, ...joints].map((c) => c.crop));
   const [, c, h, w] = pixel_values.dims as [number, number, number, number];
-  return { lines, lineOfCrop: crops.map((c) => c.line), pixels: pixel_values.data as Float32Array, cropDims: [c, h, w] };
+  return {
+    lines,
+    lineOfCrop: crops.map((c) => c.line),
+    jointOfCrop: joints.map((j) => [j.line, j.joint]),
+    pixels: pixel_values.data as Float32Array,
+    cropDims: [c, h, w],
+  };
 }

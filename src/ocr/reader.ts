@@ -75,10 +75,14 @@ export class OCRReader {
     // The layout's and the decoder's options are not generate()'s.
     const { batch_size = 32, progress, maxAspect: _a, minHeight: _h, maxImagePixels: _p, maxImagePixelsOption: _o, ...generateOptions } = options;
     if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
-    // Each line's chunk texts, filled in once the crops of all images are read.
-    const pages = prepared.map((p) => p.lines.map((l) => ({ box: l.box, parts: [] as string[] })));
-    const crops: Array<{ parts: string[]; page: PreparedPage; index: number }> = [];
-    prepared.forEach((p, i) => p.lineOfCrop.forEach((line, index) => crops.push({ parts: pages[i]![line]!.parts, page: p, index })));
+    // Each line's chunk texts and what its joints read, filled in once the crops of all images are read.
+    const pages = prepared.map((p) => p.lines.map((l) => ({ box: l.box, parts: [] as string[], joints: [] as string[] })));
+    const crops: Array<{ into: string[]; at?: number; page: PreparedPage; index: number }> = [];
+    prepared.forEach((p, i) => {
+      p.lineOfCrop.forEach((line, index) => crops.push({ into: pages[i]![line]!.parts, page: p, index }));
+      const first = p.lineOfCrop.length;
+      p.jointOfCrop.forEach(([line, joint], k) => crops.push({ into: pages[i]![line]!.joints, at: joint, page: p, index: first + k }));
+    });
     const texts: string[] = [];
     for (let start = 0; start < crops.length; start += batch_size) {
       const batch = crops.slice(start, start + batch_size);
@@ -92,10 +96,13 @@ export class OCRReader {
       texts.push(...(await this.generateTexts(new Tensor('float32', data, [batch.length, c, h, w]), generateOptions)));
       progress?.(texts.length, crops.length);
     }
-    crops.forEach((c, i) => c.parts.push(texts[i]!.trim()));
+    crops.forEach((c, i) => {
+      if (c.at === undefined) c.into.push(texts[i]!.trim());
+      else c.into[c.at] = texts[i]!.trim();
+    });
     return pages.map((page) => {
       const lines = page
-        .map(({ box, parts }) => ({ text: parts.filter((s) => s.length > 0).join(' '), box }))
+        .map(({ box, parts, joints }) => ({ text: joinChunks(parts, joints), box }))
         .filter((l) => l.text.length > 0);
       return { text: lines.map((l) => l.text).join('\n'), lines };
     });
@@ -105,4 +112,24 @@ export class OCRReader {
     const ids = await this.model.generate(pixel_values, { ...options, num_return_sequences: 1 });
     return this.processor.batch_decode(tensorRows(ids), { skip_special_tokens: true });
   }
+}
+
+/**
+ * A line's text from its chunks' texts: a space between two chunks unless the joint's crop was
+ * read and shows none (a joint read as nothing is no evidence, and a cut is most often a space).
+ */
+export function joinChunks(parts: readonly string[], joints: readonly (string | undefined)[]): string {
+  let text = '';
+  let space = false;
+  parts.forEach((p, k) => {
+    if (p.length === 0) {
+      // What an empty chunk held is unknown: keep its neighbours apart.
+      space = true;
+      return;
+    }
+    text += text.length > 0 && space ? ' ' + p : p;
+    const j = joints[k];
+    space = j === undefined || j.length === 0 || /\s/.test(j);
+  });
+  return text;
 }
