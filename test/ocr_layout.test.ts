@@ -315,12 +315,14 @@ test('a long line is cut into chunks at word gaps, each at most maxAspect wide',
       assert.equal(inside.length, 1, `word at x=${wd.x} in ${inside.length} chunks`);
     }
     assert.equal(lineCrops(image, lines).length, chunks.length);
-    // Every cut is narrower than the line is high (9–16 px at 20), so each has a joint: a crop
-    // across the gap, inside the two words beside it and at most 1.5 line heights into each.
+    // Every cut has a joint: a crop across the gap, inside the two words beside it and at most
+    // 1.5 line heights into each.
     const joints = lines[0]!.joints!;
     assert.equal(joints.length, chunks.length - 1);
-    joints.forEach((j, i) => {
-      assert.ok(j !== null, `cut ${i} has no joint`);
+    joints.forEach((joint, i) => {
+      assert.ok(joint !== null, `cut ${i} has no joint`);
+      assert.equal(joint.wide, false);
+      const j = joint.box;
       const [left, right] = [chunks[i]!, chunks[i + 1]!];
       const before = words.find((wd) => wd.x + wordWidth(wd.bars) === left[2])!;
       const after = words.find((wd) => wd.x === right[0])!;
@@ -336,14 +338,19 @@ test('a long line is cut into chunks at word gaps, each at most maxAspect wide',
   }
 });
 
-test('a cut at a gap a line height wide or wider is a space: no joint to read', () => {
-  // Words 25 px apart at 20 px high: not columns (under two line heights), but surely spaces.
+test('a cut at a gap wider than the line is high still gets a joint (a monospaced hyphen leaves one)', () => {
+  // Words 25 px apart at 20 px high: not columns (under two line heights).
   const words = Array.from({ length: 12 }, (_, i) => ({ x: 10 + i * (wordWidth(6) + 25), bars: 6 }));
   const last = words[words.length - 1]!;
   const { image } = drawWords(last.x + wordWidth(6) + 10, 40, 255, 0, 10, 30, words);
   const [line] = findTextLines(image);
   assert.ok(line!.chunks.length > 1, `${line!.chunks.length} chunk(s)`);
-  assert.deepEqual(line!.joints, line!.chunks.slice(1).map(() => null));
+  line!.joints!.forEach((joint, i) => {
+    assert.ok(joint !== null, `cut ${i} has no joint`);
+    assert.equal(joint.wide, true);
+    const j = joint.box;
+    assert.ok(j[0] < line!.chunks[i]![2] && j[2] > line!.chunks[i + 1]![0], `joint ${JSON.stringify(j)} does not span its gap`);
+  });
 });
 
 test('a column gap (item and price, label and value) splits a row into chunks; a speck of noise does not', () => {

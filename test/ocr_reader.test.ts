@@ -106,15 +106,29 @@ test('a receipt row with its price far to the right stays one line; mixed polari
 });
 
 test('joinChunks: a space between chunks unless the joint was read without one', () => {
-  assert.equal(joinChunks(['harborstack', '.dev'], ['k.de']), 'harborstack.dev');
-  assert.equal(joinChunks(['a wool', 'blanket'], ['ol bla']), 'a wool blanket');
-  // No joint (a column gap, or a gap a line height wide), or a joint read as nothing: a space.
+  const narrow = (text: string) => ({ text, wide: false });
+  assert.equal(joinChunks(['harborstack', '.dev'], [narrow('k.de')]), 'harborstack.dev');
+  assert.equal(joinChunks(['a wool', 'blanket'], [narrow('ol bla')]), 'a wool blanket');
+  // No joint (a column gap), or a joint read as nothing: a space.
   assert.equal(joinChunks(['Total:', '$45.20'], []), 'Total: $45.20');
-  assert.equal(joinChunks(['one', 'two', 'three'], [undefined, '']), 'one two three');
+  assert.equal(joinChunks(['one', 'two', 'three'], [undefined, narrow('')]), 'one two three');
   // An empty chunk leaves its neighbours apart whatever the joints read.
-  assert.equal(joinChunks(['one', '', 'two'], ['ne', 'wo']), 'one two');
-  assert.equal(joinChunks(['', 'one', 'two'], ['x', 'et']), 'onetwo');
+  assert.equal(joinChunks(['one', '', 'two'], [narrow('ne'), narrow('wo')]), 'one two');
+  assert.equal(joinChunks(['', 'one', 'two'], [narrow('x'), narrow('et')]), 'onetwo');
   assert.equal(joinChunks([], []), '');
+  // A thin mark the cut left in neither chunk, found between the two chunks' ends in the joint.
+  assert.equal(joinChunks(['oakridge', 'clinic.co.uk'], [narrow('dge-clirg')]), 'oakridge-clinic.co.uk');
+  assert.equal(joinChunks(['Region', 'Norway'], [narrow('ion - No')]), 'Region - Norway');
+  assert.equal(joinChunks(['2880', '-8804'], [narrow('0-88')]), '2880-8804');
+  // More than a thin mark between them (a misread letter) is not added; the joint's space decides.
+  assert.equal(joinChunks(['harbor', 'stack'], [narrow('borxstac')]), 'harborstack');
+  assert.equal(joinChunks(['harbor', 'stack'], [narrow('borx stac')]), 'harbor stack');
+  // A joint that lines up with neither chunk: a space only if it reads one.
+  assert.equal(joinChunks(['one', 'two'], [narrow('zz qq')]), 'one two');
+  assert.equal(joinChunks(['one', 'two'], [narrow('zzqq')]), 'onetwo');
+  // Across a gap a line height wide, a mark is taken but never nothing.
+  assert.equal(joinChunks(['the', 'harbour'], [{ text: 'thehar', wide: true }]), 'the harbour');
+  assert.equal(joinChunks(['2880', '8804'], [{ text: '80-88', wide: true }]), '2880-8804');
 });
 
 // Held-out lines (`node scripts/ocr-heldout.mjs OUT --seed 3`, lines 0016, 0022, 0130 and 0217)

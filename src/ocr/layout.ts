@@ -22,7 +22,9 @@
 //   wrote "harborstack .dev" (13 of the 61 wrong lines of one held-out set). Gap widths cannot
 //   tell: between words they measured 0.25–0.64 line heights, inside those addresses 0.21–0.46.
 //   So each such cut also gets a joint, a small crop around the gap, and the reader lets the
-//   model say whether it holds a space.
+//   model say what the gap holds: a space, nothing, or a thin mark that is in neither chunk (a
+//   hyphen has no vertical strokes, so it is no segment of its own: "oakridge-clinic" was read
+//   "oakridge" + "clinic").
 
 import { RawImage } from '../processing/image.js';
 
@@ -34,14 +36,24 @@ export interface TextLine {
   /** Pieces of the line, left to right, each at most maxAspect wide (in units of the line's height). */
   chunks: Box[];
   /**
-   * Between chunks k and k+1: null where the gap is surely a space (a column's, or a line
-   * height wide), else a crop across the gap whose reading says whether it is one. Absent: all spaces.
+   * Between chunks k and k+1: null at a column gap (surely a space), else a crop across the gap
+   * whose reading says what is in it. Absent: all spaces.
    */
-  joints?: Array<Box | null>;
+  joints?: Array<Joint | null>;
   /** Light text on a dark background (the crops are inverted). */
   inverted: boolean;
   /** The text's slope, dy/dx (a scan or photo a degree or two off); its crops are levelled. 0 when level. */
   skew: number;
+}
+
+/** A crop across the gap where a line was cut, read to learn what the gap holds. */
+export interface Joint {
+  box: Box;
+  /**
+   * The gap is a line height or wider: a space unless a mark is read in it. Across such a gap
+   * small text's joints were read without a space ("thehad") where there is one.
+   */
+  wide: boolean;
 }
 
 export interface LayoutOptions {
@@ -553,12 +565,12 @@ const COLUMN_GAP = 2;
  * Cut a line at its column gaps, then at its widest gaps until every piece's crop is at most
  * maxAspect × its height wide; with a joint for each cut that may not be a space.
  */
-function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: number): { chunks: Box[]; joints: Array<Box | null> } {
+function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: number): { chunks: Box[]; joints: Array<Joint | null> } {
   const bh = band.y1 - band.y0;
   const margin = cropMargin(bh);
   const limit = maxAspect * (bh + 2 * margin) - 2 * margin;
   const chunks: Box[] = [];
-  const joints: Array<Box | null> = [];
+  const joints: Array<Joint | null> = [];
   const cut = (from: number, to: number): void => {
     const x0 = segments[from]![0];
     const x1 = segments[to]![1];
@@ -599,15 +611,15 @@ function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: num
 }
 
 /**
- * The crop that shows whether the gap between two segments is a space: a line height and a half
- * of ink on each side, no further than the two segments, so the cut is its only gap wider than a
- * segment's own (a fifth of the line height) and any space read in it is the cut's.
+ * The crop that shows what the gap between two segments holds: a line height and a half of ink
+ * on each side, no further than the two segments, so the cut is its only gap wider than a
+ * segment's own (a fifth of the line height) and any space read in it is the cut's. Gaps of a
+ * line height or more are read too: in a monospaced face a hyphen leaves one ("2880-8804").
  */
-function joint(left: [number, number], right: [number, number], band: Band): Box | null {
+function joint(left: [number, number], right: [number, number], band: Band): Joint {
   const bh = band.y1 - band.y0;
-  if (right[0] - left[1] >= bh) return null;
   const reach = Math.round(1.5 * bh);
-  return [Math.max(left[0], left[1] - reach), band.y0, Math.min(right[1], right[0] + reach), band.y1];
+  return { box: [Math.max(left[0], left[1] - reach), band.y0, Math.min(right[1], right[0] + reach), band.y1], wide: right[0] - left[1] >= bh };
 }
 
 /** White space kept around a crop: a fifth of the line's height, as in the training lines. */
@@ -730,8 +742,8 @@ export function jointCrops(image: RawImage, lines: readonly TextLine[]): Array<{
   const gray = toGray(image);
   const out: Array<{ line: number; joint: number; crop: RawImage }> = [];
   lines.forEach((l, i) => {
-    (l.joints ?? []).forEach((b, k) => {
-      if (b) out.push({ line: i, joint: k, crop: cropGray(gray, image.width, image.height, b, l.inverted, l.skew) });
+    (l.joints ?? []).forEach((j, k) => {
+      if (j) out.push({ line: i, joint: k, crop: cropGray(gray, image.width, image.height, j.box, l.inverted, l.skew) });
     });
   });
   return out;

@@ -76,12 +76,15 @@ export class OCRReader {
     const { batch_size = 32, progress, maxAspect: _a, minHeight: _h, maxImagePixels: _p, maxImagePixelsOption: _o, ...generateOptions } = options;
     if (!Number.isInteger(batch_size) || batch_size < 1) throw new Error(`OCRReader.read: batch_size must be a positive integer, got ${batch_size}`);
     // Each line's chunk texts and what its joints read, filled in once the crops of all images are read.
-    const pages = prepared.map((p) => p.lines.map((l) => ({ box: l.box, parts: [] as string[], joints: [] as string[] })));
-    const crops: Array<{ into: string[]; at?: number; page: PreparedPage; index: number }> = [];
+    const pages = prepared.map((p) => p.lines.map((l) => ({ box: l.box, parts: [] as string[], joints: [] as JointReading[] })));
+    const crops: Array<{ done(text: string): void; page: PreparedPage; index: number }> = [];
     prepared.forEach((p, i) => {
-      p.lineOfCrop.forEach((line, index) => crops.push({ into: pages[i]![line]!.parts, page: p, index }));
+      p.lineOfCrop.forEach((line, index) => crops.push({ done: (t) => pages[i]![line]!.parts.push(t), page: p, index }));
       const first = p.lineOfCrop.length;
-      p.jointOfCrop.forEach(([line, joint], k) => crops.push({ into: pages[i]![line]!.joints, at: joint, page: p, index: first + k }));
+      p.jointOfCrop.forEach(([line, joint], k) => {
+        const { wide } = p.lines[line]!.joints![joint]!;
+        crops.push({ done: (text) => (pages[i]![line]!.joints[joint] = { text, wide }), page: p, index: first + k });
+      });
     });
     const texts: string[] = [];
     for (let start = 0; start < crops.length; start += batch_size) {
@@ -96,10 +99,7 @@ export class OCRReader {
       texts.push(...(await this.generateTexts(new Tensor('float32', data, [batch.length, c, h, w]), generateOptions)));
       progress?.(texts.length, crops.length);
     }
-    crops.forEach((c, i) => {
-      if (c.at === undefined) c.into.push(texts[i]!.trim());
-      else c.into[c.at] = texts[i]!.trim();
-    });
+    crops.forEach((c, i) => c.done(texts[i]!.trim()));
     return pages.map((page) => {
       const lines = page
         .map(({ box, parts, joints }) => ({ text: joinChunks(parts, joints), box }))
@@ -114,22 +114,62 @@ export class OCRReader {
   }
 }
 
+/** What a joint (TextLine.joints) was read as, and whether its gap is a line height or wider. */
+export interface JointReading {
+  text: string;
+  wide: boolean;
+}
+
 /**
- * A line's text from its chunks' texts: a space between two chunks unless the joint's crop was
- * read and shows none (a joint read as nothing is no evidence, and a cut is most often a space).
+ * A line's text from its chunks' texts and what their joints read: between two chunks, what the
+ * joint shows between the end of the one and the start of the other when it lines up with both
+ * and is a space, nothing, or one thin mark; otherwise a space if the joint reads one or was not
+ * read (a cut is most often a space), nothing if it reads none. A wide gap is never nothing.
  */
-export function joinChunks(parts: readonly string[], joints: readonly (string | undefined)[]): string {
+export function joinChunks(parts: readonly string[], joints: readonly (JointReading | undefined)[]): string {
   let text = '';
-  let space = false;
+  let glue = ' ';
   parts.forEach((p, k) => {
     if (p.length === 0) {
       // What an empty chunk held is unknown: keep its neighbours apart.
-      space = true;
+      glue = ' ';
       return;
     }
-    text += text.length > 0 && space ? ' ' + p : p;
+    text += text.length > 0 ? glue + p : p;
+    const next = parts[k + 1];
     const j = joints[k];
-    space = j === undefined || j.length === 0 || /\s/.test(j);
+    if (next === undefined || next.length === 0 || j === undefined || j.text.length === 0) glue = ' ';
+    else {
+      glue = between(p, next, j.text) ?? (/\s/.test(j.text) ? ' ' : '');
+      if (glue === '' && j.wide) glue = ' ';
+    }
   });
   return text;
+}
+
+/** Marks too thin to make a segment of their own, so a cut can leave them between two chunks. */
+const THIN_MARKS = new Set(['-', '\u2010', '\u2013', '\u2014', '.', ',', ':', ';', '/', '_', "'", '\u2019']);
+
+/**
+ * What `joint`, read across a cut, has between the end of `left` and the start of `right`: the
+ * longest end of left found in it, then the longest start of right found after that. Null when
+ * either is not found, or what lies between is more than whitespace around one thin mark (a
+ * misread letter would be added to the text).
+ */
+function between(left: string, right: string, joint: string): string | null {
+  let end = -1;
+  for (let k = Math.min(left.length, joint.length); k >= 1 && end < 0; k--) {
+    const at = joint.indexOf(left.slice(-k));
+    if (at >= 0) end = at + k;
+  }
+  if (end < 0) return null;
+  let start = -1;
+  for (let k = Math.min(right.length, joint.length - end); k >= 1 && start < 0; k--) {
+    start = joint.indexOf(right.slice(0, k), end);
+  }
+  if (start < 0) return null;
+  const gap = joint.slice(end, start);
+  const mark = gap.trim();
+  if (mark.length > 0 && !THIN_MARKS.has(mark)) return null;
+  return mark.length === 0 ? (gap.length > 0 ? ' ' : '') : gap.replace(/\s+/g, ' ');
 }
