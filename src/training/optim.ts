@@ -129,14 +129,7 @@ export class AdamW {
         this.state.exp_avg.set(name, m);
         this.state.exp_avg_sq.set(name, v);
       }
-      const stepSize = group.lr / bc1;
-      const decay = group.lr * group.weight_decay;
-      for (let i = 0; i < w.length; i++) {
-        if (decay) w[i] = w[i]! * (1 - decay);
-        m[i] = m[i]! * b1 + (1 - b1) * d[i]!;
-        v[i] = v[i]! * b2 + (1 - b2) * d[i]! * d[i]!;
-        w[i] = w[i]! - stepSize * (m[i]! / (Math.sqrt(v[i]!) / bc2Sqrt + this.eps));
-      }
+      adamwUpdate(w, d, m, v, group.lr / bc1, 1 - group.lr * group.weight_decay, b1, b2, bc2Sqrt, this.eps);
     }
     // The model's weight map (model.named_parameters()) learns that its weights moved.
     (this.params as Map<string, Tensor> & { changed?: () => void }).changed?.();
@@ -235,4 +228,25 @@ export function clip_grad_norm_(grads: Map<string, Tensor>, max_norm: number): n
     }
   }
   return norm;
+}
+
+/**
+ * One AdamW update of a parameter in place, torch's order of operations: decay, the two moments,
+ * then the step. Each value that torch stores in float32 is rounded to float32 (Math.fround)
+ * before it is used again, so the result is bit for bit that of storing and reloading it, as the
+ * loop once did; held in locals instead of read back from the arrays, the update of ViT-B + GPT-2's
+ * 240 M parameters took 1.2–1.3 s instead of 1.8.
+ */
+function adamwUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, keep: number, b1: number, b2: number, bc2Sqrt: number, eps: number): void {
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  const n = w.length;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i]!;
+    const mi = Math.fround(m[i]! * b1 + c1 * gi);
+    const vi = Math.fround(v[i]! * b2 + c2 * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = Math.fround(w[i]! * keep) - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
+  }
 }
