@@ -234,8 +234,8 @@ export function clip_grad_norm_(grads: Map<string, Tensor>, max_norm: number): n
  * One AdamW update of a parameter in place, torch's order of operations: decay, the two moments,
  * then the step. Each value that torch stores in float32 is rounded to float32 (Math.fround)
  * before it is used again, so the result is bit for bit that of storing and reloading it, as the
- * loop once did; held in locals instead of read back from the arrays, the update of ViT-B + GPT-2's
- * 240 M parameters took 1.2–1.3 s instead of 1.8.
+ * loop once did; held in locals instead of read back from the arrays, an update of 239 M
+ * parameters (ViT-B + GPT-2's count) took 1.6–2.4 s instead of 2.5–3.5 (interleaved in one process).
  */
 function adamwUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, keep: number, b1: number, b2: number, bc2Sqrt: number, eps: number): void {
   const c1 = 1 - b1;
