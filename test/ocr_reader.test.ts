@@ -126,6 +126,13 @@ test('joinChunks: a space between chunks unless the joint was read without one',
   // A joint that lines up with neither chunk: a space only if it reads one.
   assert.equal(joinChunks(['one', 'two'], [narrow('zz qq')]), 'one two');
   assert.equal(joinChunks(['one', 'two'], [narrow('zzqq')]), 'onetwo');
+  // With the cut's place across the joint known, only a space read there counts: a joint two line
+  // heights each side of a cut inside "choir" shows the word space before it too.
+  const at = (text: string, where: number) => ({ text, wide: false, at: where });
+  assert.equal(joinChunks(['The d', 'hoir'], [at('The choir', 0.5)]), 'The dhoir');
+  assert.equal(joinChunks(['The d', 'hoir'], [narrow('The choir')]), 'The d hoir');
+  assert.equal(joinChunks(['seven', 'parcels'], [at('en zarc', 0.4)]), 'seven parcels');
+  assert.equal(joinChunks(['seven', 'parcels'], [at('en zarc', 0.9)]), 'sevenparcels');
   // Across a gap a line height wide, a mark is taken but never nothing.
   assert.equal(joinChunks(['the', 'harbour'], [{ text: 'thehar', wide: true }]), 'the harbour');
   assert.equal(joinChunks(['2880', '8804'], [{ text: '80-88', wide: true }]), '2880-8804');
@@ -136,6 +143,10 @@ test('joinChunks: a space between chunks unless the joint was read without one',
 // letters, and a sentence, cut at a word space. Joined with a space at every cut, round 8's model
 // read "billing@harborstack .dev", "https://www.tin kerpost.org/pricing" and
 // "https://har borstack.dev/help/returns"; with the joints read, it and round 9 read all four exactly.
+// Three more (p1-*: `--seed 1 --renderer pango`, lines 0005, 0049 and 0103) are monospaced, where
+// every letter is a segment of its own: joints one segment wide each side showed two letters
+// ("l i") and round 9 read "bill ing@harborstack.dev", "co. uk" and "winterupdate"; joints two
+// line heights each side read all three exactly.
 test('lines cut into chunks: the joints say where the cut is a space and where it is not', async () => {
   const dir = join(FIXTURES, 'ocr', 'cut-lines');
   const rows = readFileSync(join(dir, 'metadata.jsonl'), 'utf8')

@@ -54,6 +54,8 @@ export interface Joint {
    * small text's joints were read without a space ("thehad") where there is one.
    */
   wide: boolean;
+  /** Where the cut's middle lies across the box, from 0 (left end) to 1 (right end). */
+  at: number;
 }
 
 export interface LayoutOptions {
@@ -444,6 +446,30 @@ function segmentsWithText(segments: Array<[number, number]>, edgeCols: Uint32Arr
 }
 
 /**
+ * Where the line ends with a final period or comma: a dot of small or light text has too little
+ * ink for a segment (one pixel a column), and the crop's margin, a fifth of the line height, cut
+ * it off ("lanterns" for "lanterns."). It has edges, though, in the lower half of the band only,
+ * just after the last segment: the end moves past them. Anything with edges higher up is more
+ * than a dot and left as it is.
+ */
+function trailingMark(edges: Uint8Array, w: number, band: Band, end: number): number {
+  const bh = band.y1 - band.y0;
+  const mid = band.y0 + Math.ceil(bh / 2);
+  const maxGap = Math.max(2, Math.round(0.35 * bh));
+  let last = end;
+  // Column `end` holds the last letter's own right edge (an edge is marked left of its step).
+  for (let x = end + 1; x < Math.min(w, end + Math.round(0.6 * bh)) && x - last <= maxGap; x++) {
+    let above = 0;
+    let below = 0;
+    for (let y = band.y0; y < mid; y++) above += edges[y * w + x]!;
+    for (let y = mid; y < band.y1; y++) below += edges[y * w + x]!;
+    if (above > 0) return end;
+    if (below > 0) last = x + 2;
+  }
+  return Math.min(w, last);
+}
+
+/**
  * Find the text lines of an image, top to bottom. Each line's chunks are the crops to read
  * (normalised by `lineCrop`); an image of one line gives one line.
  */
@@ -482,6 +508,7 @@ function linesAt(gray: Uint8Array, w: number, h: number, t: number, maxAspect: n
     // Text is not a lone thin sliver the height of the band (a box side or a rule's end).
     const inkWidth = segments.reduce((a, [s, e]) => a + e - s, 0);
     if (inkWidth < Math.max(3, 0.3 * bh)) continue;
+    segments[segments.length - 1]![1] = trailingMark(edges, w, band, segments[segments.length - 1]![1]);
     const x0 = segments[0]![0];
     const x1 = segments[segments.length - 1]![1];
     const inverted = localPolarity(gray, w, h, band, x0, x1) ?? ink.inverted;
@@ -570,7 +597,8 @@ function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: num
   const margin = cropMargin(bh);
   const limit = maxAspect * (bh + 2 * margin) - 2 * margin;
   const chunks: Box[] = [];
-  const joints: Array<Joint | null> = [];
+  // Per cut, in order: whether it gets a joint (not at a column gap); made once the chunks are.
+  const read: boolean[] = [];
   const cut = (from: number, to: number): void => {
     const x0 = segments[from]![0];
     const x1 = segments[to]![1];
@@ -591,7 +619,7 @@ function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: num
       }
     }
     cut(from, best);
-    joints.push(joint(segments[best]!, segments[best + 1]!, band));
+    read.push(true);
     cut(best + 1, to);
   };
   // Each side of a column gap must be wider than the line is high: a speck of noise beside a
@@ -602,24 +630,28 @@ function chunkLine(segments: Array<[number, number]>, band: Band, maxAspect: num
     const wide = segments[i]![1] - segments[from]![0] >= bh && last - segments[i + 1]![0] >= bh;
     if (wide && segments[i + 1]![0] - segments[i]![1] >= COLUMN_GAP * bh) {
       cut(from, i);
-      joints.push(null);
+      read.push(false);
       from = i + 1;
     }
   }
   cut(from, segments.length - 1);
+  const joints = read.map((r, k) => (r ? joint(chunks[k]!, chunks[k + 1]!, band) : null));
   return { chunks, joints };
 }
 
 /**
- * The crop that shows what the gap between two segments holds: a line height and a half of ink
- * on each side, no further than the two segments, so the cut is its only gap wider than a
- * segment's own (a fifth of the line height) and any space read in it is the cut's. Gaps of a
- * line height or more are read too: in a monospaced face a hyphen leaves one ("2880-8804").
+ * The crop that shows what a cut holds: up to two line heights of ink on each side, within the
+ * two chunks it parts: enough letters for the reader to line the joint's text up with the two
+ * chunks' ends (joinChunks). In a monospaced face every letter is a segment of its own, and a
+ * joint reaching one segment each side showed two letters apart ("l i" across "billing"). Gaps
+ * of a line height or more are read too: in a monospaced face a hyphen leaves one ("2880-8804").
  */
-function joint(left: [number, number], right: [number, number], band: Band): Joint {
+function joint(left: Box, right: Box, band: Band): Joint {
   const bh = band.y1 - band.y0;
-  const reach = Math.round(1.5 * bh);
-  return { box: [Math.max(left[0], left[1] - reach), band.y0, Math.min(right[1], right[0] + reach), band.y1], wide: right[0] - left[1] >= bh };
+  const reach = 2 * bh;
+  const x0 = Math.max(left[0], left[2] - reach);
+  const x1 = Math.min(right[2], right[0] + reach);
+  return { box: [x0, band.y0, x1, band.y1], wide: right[0] - left[2] >= bh, at: ((left[2] + right[0]) / 2 - x0) / (x1 - x0) };
 }
 
 /** White space kept around a crop: a fifth of the line's height, as in the training lines. */

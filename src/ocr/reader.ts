@@ -82,8 +82,8 @@ export class OCRReader {
       p.lineOfCrop.forEach((line, index) => crops.push({ done: (t) => pages[i]![line]!.parts.push(t), page: p, index }));
       const first = p.lineOfCrop.length;
       p.jointOfCrop.forEach(([line, joint], k) => {
-        const { wide } = p.lines[line]!.joints![joint]!;
-        crops.push({ done: (text) => (pages[i]![line]!.joints[joint] = { text, wide }), page: p, index: first + k });
+        const { wide, at } = p.lines[line]!.joints![joint]!;
+        crops.push({ done: (text) => (pages[i]![line]!.joints[joint] = { text, wide, at }), page: p, index: first + k });
       });
     });
     const texts: string[] = [];
@@ -114,17 +114,19 @@ export class OCRReader {
   }
 }
 
-/** What a joint (TextLine.joints) was read as, and whether its gap is a line height or wider. */
+/** What a joint (TextLine.joints) was read as, whether its gap is a line height or wider, and where the cut lies across it (0..1). */
 export interface JointReading {
   text: string;
   wide: boolean;
+  at?: number;
 }
 
 /**
  * A line's text from its chunks' texts and what their joints read: between two chunks, what the
  * joint shows between the end of the one and the start of the other when it lines up with both
- * and is a space, nothing, or one thin mark; otherwise a space if the joint reads one or was not
- * read (a cut is most often a space), nothing if it reads none. A wide gap is never nothing.
+ * and is a space, nothing, or one thin mark; otherwise a space if the joint reads one where the
+ * cut lies (`at`: the letters just before and after that share of its text; anywhere in it
+ * without `at`) or was not read (a cut is most often a space), nothing if not. A wide gap is never nothing.
  */
 export function joinChunks(parts: readonly string[], joints: readonly (JointReading | undefined)[]): string {
   let text = '';
@@ -140,11 +142,22 @@ export function joinChunks(parts: readonly string[], joints: readonly (JointRead
     const j = joints[k];
     if (next === undefined || next.length === 0 || j === undefined || j.text.length === 0) glue = ' ';
     else {
-      glue = between(p, next, j.text) ?? (/\s/.test(j.text) ? ' ' : '');
+      glue = between(p, next, j.text) ?? (spaceAtCut(j) ? ' ' : '');
       if (glue === '' && j.wide) glue = ' ';
     }
   });
   return text;
+}
+
+/**
+ * Whether the joint's text has whitespace where the cut lies. A joint shows up to two line heights
+ * on each side of the cut, so other gaps of the line may be read as spaces too ("The choir" across
+ * a cut inside "choir"): only the letters around the cut's share of the text count.
+ */
+function spaceAtCut(j: JointReading): boolean {
+  if (j.at === undefined) return /\s/.test(j.text);
+  const cut = Math.round(j.at * j.text.length);
+  return /\s/.test(j.text.slice(Math.max(0, cut - 1), cut + 1));
 }
 
 /** Marks too thin to make a segment of their own, so a cut can leave them between two chunks. */
