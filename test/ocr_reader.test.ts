@@ -133,6 +133,10 @@ test('joinChunks: a space between chunks unless the joint was read without one',
   assert.equal(joinChunks(['The d', 'hoir'], [narrow('The choir')]), 'The d hoir');
   assert.equal(joinChunks(['seven', 'parcels'], [at('en zarc', 0.4)]), 'seven parcels');
   assert.equal(joinChunks(['seven', 'parcels'], [at('en zarc', 0.9)]), 'sevenparcels');
+  // A mark at the cut read at the end of one chunk and the start of the next is one mark...
+  assert.equal(joinChunks(['oakridge-', '-clinic.co.uk'], [narrow('idge-clin')]), 'oakridge-clinic.co.uk');
+  // ...unless the joint shows two.
+  assert.equal(joinChunks(['wait.', '..'], [narrow('it...')]), 'wait...');
   // Across a gap a line height wide, a mark is taken but never nothing.
   assert.equal(joinChunks(['the', 'harbour'], [{ text: 'thehar', wide: true }]), 'the harbour');
   assert.equal(joinChunks(['2880', '8804'], [{ text: '80-88', wide: true }]), '2880-8804');

@@ -236,8 +236,12 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
       } else inside++;
     }
     const covered = (rows: Uint8Array) => rows.reduce((a, v) => a + v, 0) >= 0.7 * fh;
-    if (inside > 0.1 * (sides + inside) || !covered(left) || !covered(right)) continue;
-    for (const p of members) dx[p] = 0;
+    if (!covered(left) || !covered(right)) continue;
+    if (inside <= 0.1 * (sides + inside)) {
+      for (const p of members) dx[p] = 0;
+      continue;
+    }
+    clearStraightSides(dx, dy, w, members, x0, x1, y0, y1, reach);
   }
   // A rule joined to other shapes (a page border meeting a header bar) is no thin component:
   // clear straight runs longer than the tallest stem of 60-px text.
@@ -252,6 +256,53 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
       if (y1 - y >= 80) for (let k = y; k < y1; k++) dx[k * w + x] = 0;
       y = y1;
     }
+  }
+}
+
+/**
+ * A frame whose text touches it (a URL typed up to an input box's right side) is one outline with
+ * the text: its edges lie between the ends, and the whole is no frame. Its straight sides can
+ * still be told from the text: columns near the ends with |dx| edges in most of its rows, which
+ * no letter shorter than the frame has, between a top and a bottom border (rows near its top and
+ * bottom with |dy| edges across most of its width), with no other |dx| edges near those borders
+ * (the box's padding). Only those columns and the corners (three rows at the top and bottom) are
+ * cleared; the letters beside them keep their edges.
+ */
+function clearStraightSides(dx: Uint8Array, dy: Uint8Array, w: number, members: readonly number[], x0: number, x1: number, y0: number, y1: number, reach: number): void {
+  const fw = x1 - x0 + 1;
+  const fh = y1 - y0 + 1;
+  const colEdges = new Uint32Array(fw);
+  const rowBorder = new Uint32Array(fh);
+  for (const p of members) {
+    const py = (p / w) | 0;
+    const px = p - py * w;
+    if (dx[p]) colEdges[px - x0]!++;
+    if (dy[p]) rowBorder[py - y0]!++;
+  }
+  const border = (from: number, to: number) => {
+    for (let r = Math.max(0, from); r <= Math.min(fh - 1, to); r++) if (rowBorder[r]! >= 0.8 * fw) return true;
+    return false;
+  };
+  if (!border(0, 2) || !border(fh - 3, fh - 1)) return;
+  const sides: number[] = [];
+  for (let c = 0; c < fw; c++) if ((c <= reach || c >= fw - 1 - reach) && colEdges[c]! >= 0.7 * fh) sides.push(c + x0);
+  if (!sides.some((x) => x <= x0 + reach) || !sides.some((x) => x >= x1 - reach)) return;
+  const side = new Set(sides);
+  // The text inside keeps clear of the borders (a box's padding): a word whose letters make one
+  // outline with straight-looking ends ("USD", "HOME") has its edges in its top and bottom rows.
+  const pad = Math.max(3, Math.round(0.1 * fh));
+  for (const p of members) {
+    const py = (p / w) | 0;
+    if (dx[p] && !side.has(p - py * w) && (py - y0 < pad || y1 - py < pad)) {
+      const px = p - py * w;
+      // Corners bend the sides into the borders within a few pixels of the ends.
+      if (px - x0 > reach && x1 - px > reach) return;
+    }
+  }
+  // The sides, and the corners where they bend into the borders.
+  for (const p of members) {
+    const py = (p / w) | 0;
+    if (side.has(p - py * w) || py - y0 < 3 || y1 - py < 3) dx[p] = 0;
   }
 }
 

@@ -131,6 +131,13 @@ export interface JointReading {
 export function joinChunks(parts: readonly string[], joints: readonly (JointReading | undefined)[]): string {
   let text = '';
   let glue = ' ';
+  parts = parts.map((p, k) => {
+    // A thin mark at the cut can show at the edge of both crops (each has a margin): read at the
+    // end of one chunk and the start of the next, it is one mark unless the joint shows two.
+    const before = parts[k - 1]?.at(-1);
+    const j = joints[k - 1];
+    return before !== undefined && THIN_MARKS.has(before) && p.startsWith(before) && j && j.text.length > 0 && !j.text.includes(before + before) ? p.slice(1) : p;
+  });
   parts.forEach((p, k) => {
     if (p.length === 0) {
       // What an empty chunk held is unknown: keep its neighbours apart.
