@@ -26,6 +26,8 @@ import { median } from './stats.js';
 
 const NEW_TOKENS = 16;
 const NODE_FLAGS = ['--single-threaded-gc'];
+/** Side-by-side pairs per round for the ratios of two timings (beam-4 / greedy, int8 speed-up). */
+const PAIRS = 3;
 
 function pixels(spec: ModelSpec, batch: number, seed: number): Tensor {
   const e = spec.encoder;
@@ -162,6 +164,24 @@ async function measure(spec: ModelSpec, quick: boolean, python: string | null): 
     add('step16', steps.step16);
     add('greedy', await time(() => model.generate(px1, gen)));
     add('beam4', await time(() => model.generate(px1, { ...gen, num_beams: 4 })));
+    // Ratios of timings taken side by side: this machine's speed drifts by 2-4x within minutes,
+    // so a ratio of medians taken a minute apart (one full run said beam-4 1.41x greedy, the one
+    // before 1.27x, with no change between) says more about the drift than about the code.
+    add('beam4_per_greedy', r.beam4!.at(-1)! / r.greedy!.at(-1)!);
+    const greedy = () => time(() => model.generate(px1, gen));
+    const beam4 = () => time(() => model.generate(px1, { ...gen, num_beams: 4 }));
+    const steps16 = async (m: VisionEncoderDecoderModel) => (await timeSteps(m, px1)).step16;
+    for (let p = 0; p < PAIRS; p++) {
+      // Each pair in the other order from the last, so neither always runs second.
+      let [g, b] = [0, 0];
+      if (p % 2 === 0) [g, b] = [await greedy(), await beam4()];
+      else [b, g] = [await beam4(), await greedy()];
+      add('beam4_per_greedy', b / g);
+      let [f, q] = [0, 0];
+      if (p % 2 === 0) [f, q] = [await steps16(model), await steps16(q8)];
+      else [q, f] = [await steps16(q8), await steps16(model)];
+      add('q8_speedup16', f / q);
+    }
     if (tjs) add('tjs', await time(() => tjs!.generate()));
     add('q8_enc1', await time(() => q8.decoderSession(px1)));
     const q8steps = await timeSteps(q8, px1);
@@ -207,6 +227,7 @@ async function measure(spec: ModelSpec, quick: boolean, python: string | null): 
     step_s: { step1: m('step1')!, step16: m('step16')! },
     greedy_s: m('greedy')!,
     beam4_s: m('beam4')!,
+    paired: { beam4_per_greedy: m('beam4_per_greedy')!, int8_step16_speedup: m('q8_speedup16')! },
     train_samples_per_s: m('train'),
     train_batch: trainer ? trainBatch : null,
     transformers_js_greedy_s: m('tjs'),

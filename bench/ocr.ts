@@ -120,7 +120,8 @@ function dataDir(o: Options): string {
   rmSync(tmp, { recursive: true, force: true });
   const script = pango ? 'ocr-heldout-pango.mjs' : 'ocr-heldout.mjs';
   process.stderr.write(`drawing the held-out sets (${o.renderer}, seed ${o.seed}) into ${dir} ...\n`);
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', script), tmp, '--seed', String(o.seed)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // The script's report goes to stderr with ours: stdout carries only the results (--json).
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', script), tmp, '--seed', String(o.seed)], { stdio: ['ignore', process.stderr, 'inherit'] });
   if (r.status !== 0) throw new Error(`scripts/${script} failed (${r.error?.message ?? `exit ${r.status}`}); ${pango ? 'it needs fontconfig and the system fonts' : "it needs Debian's chromium at /usr/bin/chromium"}`);
   renameSync(tmp, dir);
   return dir;
