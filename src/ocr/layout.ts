@@ -515,6 +515,7 @@ function trailingMark(edges: Uint8Array, w: number, band: Band, end: number): nu
     for (let y = band.y0; y < mid; y++) above += edges[y * w + x]!;
     for (let y = mid; y < band.y1; y++) below += edges[y * w + x]!;
     if (above > 0) return end;
+    // An edge at x is the step from x to x + 1: the mark's ink reaches x + 1 (the end is exclusive).
     if (below > 0) last = x + 2;
   }
   return Math.min(w, last);

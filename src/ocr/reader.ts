@@ -114,7 +114,10 @@ export class OCRReader {
   }
 }
 
-/** What a joint (TextLine.joints) was read as, whether its gap is a line height or wider, and where the cut lies across it (0..1). */
+/**
+ * What a joint (TextLine.joints) was read as, whether its gap is a line height or wider, and where
+ * the cut lies across it (0..1).
+ */
 export interface JointReading {
   text: string;
   wide: boolean;
@@ -126,17 +129,19 @@ export interface JointReading {
  * joint shows between the end of the one and the start of the other when it lines up with both
  * and is a space, nothing, or one thin mark; otherwise a space if the joint reads one where the
  * cut lies (`at`: the letters just before and after that share of its text; anywhere in it
- * without `at`) or was not read (a cut is most often a space), nothing if not. A wide gap is never nothing.
+ * without `at`) or was not read (a cut is most often a space), nothing if not. A wide gap is
+ * never nothing.
  */
-export function joinChunks(parts: readonly string[], joints: readonly (JointReading | undefined)[]): string {
+export function joinChunks(texts: readonly string[], joints: readonly (JointReading | undefined)[]): string {
   let text = '';
   let glue = ' ';
-  parts = parts.map((p, k) => {
-    // A thin mark at the cut can show at the edge of both crops (each has a margin): read at the
-    // end of one chunk and the start of the next, it is one mark unless the joint shows two.
-    const before = parts[k - 1]?.at(-1);
+  // A thin mark at the cut can show at the edge of both crops (each has a margin): read at the
+  // end of one chunk and the start of the next, it is one mark unless the joint shows two.
+  const parts = texts.map((p, k) => {
+    const before = texts[k - 1]?.at(-1);
     const j = joints[k - 1];
-    return before !== undefined && THIN_MARKS.has(before) && p.startsWith(before) && j && j.text.length > 0 && !j.text.includes(before + before) ? p.slice(1) : p;
+    const twice = before !== undefined && THIN_MARKS.has(before) && p.startsWith(before);
+    return twice && j && j.text.length > 0 && !j.text.includes(before + before) ? p.slice(1) : p;
   });
   parts.forEach((p, k) => {
     if (p.length === 0) {
