@@ -162,14 +162,14 @@ async function measure(spec: ModelSpec, quick: boolean, python: string | null): 
     const steps = await timeSteps(model, px1);
     add('step1', steps.step1);
     add('step16', steps.step16);
-    add('greedy', await time(() => model.generate(px1, gen)));
-    add('beam4', await time(() => model.generate(px1, { ...gen, num_beams: 4 })));
+    const greedy = () => time(() => model.generate(px1, gen));
+    const beam4 = () => time(() => model.generate(px1, { ...gen, num_beams: 4 }));
+    add('greedy', await greedy());
+    add('beam4', await beam4());
     // Ratios of timings taken side by side: this machine's speed drifts by 2-4x within minutes,
     // so a ratio of medians taken a minute apart (one full run said beam-4 1.41x greedy, the one
     // before 1.27x, with no change between) says more about the drift than about the code.
     add('beam4_per_greedy', r.beam4!.at(-1)! / r.greedy!.at(-1)!);
-    const greedy = () => time(() => model.generate(px1, gen));
-    const beam4 = () => time(() => model.generate(px1, { ...gen, num_beams: 4 }));
     const steps16 = async (m: VisionEncoderDecoderModel) => (await timeSteps(m, px1)).step16;
     for (let p = 0; p < PAIRS; p++) {
       // Each pair in the other order from the last, so neither always runs second.
