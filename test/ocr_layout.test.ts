@@ -255,6 +255,31 @@ test('a faint noisy line with one weak row inside it stays one line', async () =
   assert.ok(y0 <= 9 && y1 >= 21, `box ${lines[0]!.box}`);
 });
 
+test('small light text on dark under JPEG: the line is found with its ascenders, not as its x-height', async () => {
+  // "oluwaseun27@harborstack.dev", 17 px FreeSerif, light on dark, JPEG, 209×15 (held-out line
+  // 0051 of `--seed 6 --renderer pango`). The first edge level (6× a median |dx| of 23) found
+  // only the x-height rows, 6 of the 11 the text spans, and the reader made dates of them.
+  const image = await RawImage.read(join(OCR_FIXTURES, 'small-jpeg-light-on-dark-email.png'));
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1, JSON.stringify(lines.map((l) => l.box)));
+  const [x0, y0, x1, y1] = lines[0]!.box;
+  assert.ok(y0 <= 3 && y1 >= 14, `box ${lines[0]!.box}: the ascenders' rows 2–6 and the x-height's 7–13`);
+  assert.ok(x0 <= 4 && x1 >= 202, `box ${lines[0]!.box}`);
+  assert.equal(lines[0]!.inverted, true);
+});
+
+test('larger noisy text keeps the first level\'s band: the next level would add noise rows', async () => {
+  // "HDMI cable $8,355.28", 25 px italic with noise, 20 rows tall at the first level (held-out
+  // line 0014 of `--seed 1 --renderer pango`). The next level also finds it, grown by 8 rows of
+  // noise above; taken without the checks on band height and on the extra rows' strokes, it was
+  // read "HDMI coble $8.35 28".
+  const image = await RawImage.read(join(OCR_FIXTURES, 'noisy-italic-price-25px.png'));
+  const lines = findTextLines(image);
+  assert.equal(lines.length, 1, JSON.stringify(lines.map((l) => l.box)));
+  const [, y0, , y1] = lines[0]!.box;
+  assert.ok(y0 >= 8 && y0 <= 11 && y1 >= 29 && y1 <= 31, `box ${lines[0]!.box}`);
+});
+
 test('two lines one row apart, a speck in that row, stay two lines', () => {
   const words = [
     { x: 10, bars: 6 },

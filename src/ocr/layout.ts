@@ -530,11 +530,48 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
   const minHeight = options.minHeight ?? 5;
   const { width: w, height: h } = image;
   const gray = toGray(image);
-  for (const t of edgeThresholds(gray, w, h)) {
-    const lines = linesAt(gray, w, h, t, maxAspect, minHeight);
-    if (lines.length > 0) return lines;
+  const levels = edgeThresholds(gray, w, h);
+  for (let i = 0; i < levels.length; i++) {
+    const lines = linesAt(gray, w, h, levels[i]!, maxAspect, minHeight);
+    if (lines.length === 0) continue;
+    if (i + 1 < levels.length) {
+      const next = levels[i + 1]!;
+      const lower = linesAt(gray, w, h, next, maxAspect, minHeight);
+      if (lower.length === lines.length) {
+        const profile = rowProfile(edgeMap(gray, w, h, next), w, h);
+        if (lower.every((l, k) => grownBySmallText(lines[k]!.box, l.box, profile))) return lower;
+      }
+    }
+    return lines;
   }
   return [];
+}
+
+/**
+ * Whether the line found at the next, lower edge level is the line found at the first with the
+ * rows of small text that the first missed. In a tight crop of small light-on-dark text under
+ * JPEG, the median |dx| was the text's own steps (23), the first level 138, and the hairline
+ * ascenders of "oluwaseun27@harborstack.dev" (17 px FreeSerif) stepped less: its band was the
+ * x-height, 6 rows of the 11 the text spans, and the reader made dates of it. So the next level's
+ * band must hold the first's and be 1.3–2.2× as tall (x-height to ascenders and descenders), and
+ * its extra rows carry strokes: at the lower level, a tenth of the edges a row of the first band
+ * has or more. Rows of noise joined to the band carry fewer (0.06: "Ferreira, Kenji", 10 px with
+ * noise, grew by 7 such rows and read "Kergi"), and a band reaching the image's edge is noise too.
+ * Only bands under 12 rows: thicker strokes keep their steps, and on larger text the next level's
+ * extra rows were JPEG ringing and blur that made the crops worse.
+ */
+function grownBySmallText(first: Box, next: Box, profile: Float64Array): boolean {
+  const a = first[3] - first[1];
+  const b = next[3] - next[1];
+  if (a >= 12 || next[1] > first[1] || next[3] < first[3] || b < 1.3 * a || b > 2.2 * a) return false;
+  if (next[1] === 0 || next[3] === profile.length) return false;
+  let inBand = 0;
+  let extra = 0;
+  for (let y = next[1]; y < next[3]; y++) {
+    if (y >= first[1] && y < first[3]) inBand += profile[y]!;
+    else extra += profile[y]!;
+  }
+  return extra / (b - a) >= 0.1 * (inBand / a);
 }
 
 /** The text lines found with edges above level t. */
