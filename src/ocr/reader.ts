@@ -136,12 +136,22 @@ export function joinChunks(texts: readonly string[], joints: readonly (JointRead
   let text = '';
   let glue = ' ';
   // A thin mark at the cut can show at the edge of both crops (each has a margin): read at the
-  // end of one chunk and the start of the next, it is one mark unless the joint shows two.
+  // end of one chunk and the start of the next, it counts as often as the joint shows it in a
+  // row ("https://" + "/www..." with the joint's "ttps://www." is two slashes, not three).
   const parts = texts.map((p, k) => {
-    const before = texts[k - 1]?.at(-1);
+    const left = texts[k - 1] ?? '';
+    const mark = left.at(-1);
     const j = joints[k - 1];
-    const twice = before !== undefined && THIN_MARKS.has(before) && p.startsWith(before);
-    return twice && j && j.text.length > 0 && !j.text.includes(before + before) ? p.slice(1) : p;
+    if (mark === undefined || !THIN_MARKS.has(mark) || !p.startsWith(mark) || !j || j.text.length === 0) return p;
+    const run = (s: string, from: number, step: 1 | -1) => {
+      let n = 0;
+      for (let i = from; i >= 0 && i < s.length && s[i] === mark; i += step) n++;
+      return n;
+    };
+    let shown = 0;
+    for (let i = 0; i < j.text.length; i++) if (j.text[i] === mark) shown = Math.max(shown, run(j.text, i, 1));
+    const extra = run(left, left.length - 1, -1) + run(p, 0, 1) - Math.max(1, shown);
+    return p.slice(Math.min(Math.max(0, extra), run(p, 0, 1)));
   });
   parts.forEach((p, k) => {
     if (p.length === 0) {
