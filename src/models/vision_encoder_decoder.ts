@@ -734,7 +734,9 @@ export class VisionEncoderDecoderModel {
       const g = new Graph({ paramMode: 'initializer' });
       const ctx = new Ctx(g, this.store);
       const cs = this.cacheShape();
-      const ids = g.input('input_ids', 'int64', ['batch', 'new']);
+      // One new token per row a step (the prompt is the start token): the new position's logits
+      // are the output as they are, with no slice of them (a copy: 1.4 ms of a 4-row step).
+      const ids = g.input('input_ids', 'int64', ['batch', 1]);
       const pastIdx = g.input('past_idx', 'int32', ['batch', 'past']);
       const past: KV[] = [];
       const cross: KV[] = [];
@@ -747,7 +749,7 @@ export class VisionEncoderDecoderModel {
       }
       const out = archs(this.config).decoder.forward(ctx.scope('decoder'), this.config.decoder as AnyConfig, { input_ids: ids, past, cross });
       const V = (this.config.decoder as AnyConfig).vocab_size as number;
-      const last = F.reshape(F.slice(out.logits, [-1], [F.END], [1]), [-1, V]);
+      const last = F.reshape(out.logits, [-1, V]);
       // Beam search asks for log_softmax too: ORT's vectorised kernel costs a fraction of the
       // JavaScript loop over rows × vocab.
       const outputs: Record<string, Sym> = { logits: last, log_probs: F.logSoftmax(last, -1) };
