@@ -214,6 +214,56 @@ test('cropping: the crop is the ink plus the margin, background stretched to 255
   for (let y = 0; y < c.height; y++) for (let x = 0; x < em - l.box[0]; x++) assert.equal(c.data[(y * c.width + x) * 3], 255, `added margin at ${x},${y}`);
 });
 
+/** Bars 2 px wide, 3 px apart, rows y0..y1 (clipped to the image), from x; ink 0 on a white image. */
+function drawBars(data: Uint8Array, width: number, x: number, count: number, y0: number, y1: number): void {
+  const height = data.length / width;
+  for (let b = 0; b < count; b++) {
+    for (let dx = 0; dx < 2; dx++) for (let y = Math.max(0, y0); y < Math.min(height, y1); y++) data[y * width + x + b * 5 + dx] = 0;
+  }
+}
+
+test('a line cut out of a page: the neighbours its top and bottom cut off are no part of it', () => {
+  // A crop of one line of a page with a third of its height to spare holds the bottom of the line
+  // above (dense: the strokes of its letters) and the tops of the tall letters of the line below.
+  const [w, h] = [300, 30];
+  const data = new Uint8Array(w * h).fill(255);
+  for (const x of [10, 80, 150, 220]) {
+    drawBars(data, w, x, 10, -8, 3); // the line above, cut at row 0
+    drawBars(data, w, x, 10, 9, 21); // the line
+    drawBars(data, w, x + 10, 2, 26, 40); // two tall letters a word of the line below, cut at row 29
+  }
+  const lines = findTextLines(new RawImage(data, w, h, 1));
+  assert.deepEqual(lines.map((l) => [l.box[1], l.box[3]]), [[9, 21]], JSON.stringify(lines.map((l) => l.box)));
+  // A row of a few dots at the top of a tight crop is the line's (i-dots), not a neighbour.
+  const dots = new Uint8Array(w * h).fill(255);
+  for (const x of [10, 80, 150, 220]) drawBars(dots, w, x, 10, 5, 17);
+  drawBars(dots, w, 12, 1, 0, 2);
+  drawBars(dots, w, 160, 1, 0, 2);
+  const [dotted] = findTextLines(new RawImage(dots, w, h, 1));
+  assert.equal(dotted!.box[1], 0, `box ${dotted!.box}`);
+});
+
+test('cropping: an underline (a link) is taken out of the crop; underscores and strokes through it stay', () => {
+  const [w, h] = [320, 40];
+  const data = new Uint8Array(w * h).fill(255);
+  drawBars(data, w, 20, 12, 10, 22); // an underlined word
+  drawBars(data, w, 30, 1, 10, 28); // with a descender through its underline
+  for (let x = 20; x < 78; x++) data[24 * w + x] = 0; // the underline, two rows under the letters
+  for (let x = 90; x < 140; x++) data[24 * w + x] = 0; // underscores, no letters above them
+  drawBars(data, w, 150, 10, 10, 22); // a word after them
+  const image = new RawImage(data, w, h, 1);
+  const [line] = findTextLines(image);
+  assert.ok(line && line.box[0] <= 20 && line.box[2] >= 197, JSON.stringify(line?.box));
+  const crop = lineCrop(image, line.box, { inverted: false });
+  const [ox, oy] = cropOrigin(line.box, image);
+  const at = (x: number, y: number) => crop.data[((y - oy) * crop.width + (x - ox)) * 3];
+  for (const x of [20, 50, 77]) assert.equal(at(x, 24), 255, `the underline at x ${x}`);
+  assert.equal(at(30, 24), 0, 'the descender through it');
+  assert.equal(at(30, 26), 0);
+  for (const x of [90, 115, 139]) assert.equal(at(x, 24), 0, `the underscores at x ${x}`);
+  assert.equal(at(21, 15), 0, 'the letters');
+});
+
 test('a blank image has no lines, white or any flat colour', () => {
   for (const [v, ch] of [[255, 1], [0, 1], [128, 3]] as const) {
     const image = new RawImage(new Uint8Array(300 * 120 * ch).fill(v), 300, 120, ch);

@@ -347,7 +347,26 @@ function findBands(profile: Float64Array, w: number, minHeight: number): Band[] 
   // `core`: a band's height before any join. Thinness is judged against it, not against the
   // band as joins have grown it: otherwise a grown band makes its next neighbour look thin and
   // swallows it, and the join cascades (a dark chat page of ten lines came out as one band).
-  const cores = bands.flatMap((b) => splitTouching(profile, b)).map((b) => ({ ...b, core: b.y1 - b.y0 }));
+  const peak = (b: Band) => {
+    let m = 0;
+    for (let y = b.y0; y < b.y1; y++) m = Math.max(m, profile[y]!);
+    return m;
+  };
+  let cores = bands.flatMap((b) => splitTouching(profile, b)).map((b) => ({ ...b, core: b.y1 - b.y0, peak: peak(b) }));
+  // Lines cut off by the image's top or bottom: a crop of one line out of a page takes the
+  // bottom of the line above and the top of the one below (16 px Times in a crop with a third of
+  // its height to spare: 2 and 4 rows). Joined to the line as if accents, or read as lines of
+  // their own, they were read as invented text ("Mon, 10 Jul 19 Serves for please ... 2.2. The
+  // source XML files"). Such a piece has ink in the edge row itself, is short beside a whole
+  // line, and its rows carry the strokes of letters, where a row of i-dots or accents (which a
+  // tight crop can put at its top too) has a few. At the bottom, below the baseline, no mark has
+  // as many edges as the tops of the next line's tall letters (a fifth of a line's densest row).
+  const tallest = cores.reduce((m, b) => (b.core > m.core ? b : m), cores[0] ?? { y0: 0, y1: 0, core: 0, peak: 0 });
+  cores = cores.filter((b) => {
+    if (b === tallest || b.core >= 0.6 * tallest.core) return true;
+    if (b.y0 === 0 && profile[0]! > 0 && b.peak >= 0.35 * tallest.peak) return false;
+    return !(b.y1 === h && profile[h - 1]! > 0 && b.peak >= 0.15 * tallest.peak);
+  });
   // Join thin bands (i-dots, accents, commas' tails, underscores) to the nearest line close by.
   for (let changed = true; changed; ) {
     changed = false;
@@ -792,6 +811,7 @@ function cropGray(gray: ArrayLike<number>, w: number, h: number, box: Box, inver
         out[o] = out[o + 1] = out[o + 2] = stretch(gray[sy * w + sx]!);
       }
     }
+    eraseUnderlines(out, cw, ch, m, box[3] - box[1]);
     return new RawImage(out, cw, ch, 3);
   }
   // Skewed: each column is moved up or down by skew × its distance from the box's centre, so the
@@ -829,7 +849,79 @@ function cropGray(gray: ArrayLike<number>, w: number, h: number, box: Box, inver
       out[o] = out[o + 1] = out[o + 2] = stretch(a + f * (b - a));
     }
   }
+  eraseUnderlines(out, cw, ch, tm, th);
   return new RawImage(out, cw, ch, 3);
+}
+
+/**
+ * Underlines out of a crop (RGB, ink dark on 255): links in a web page are underlined, and the
+ * model never saw a line drawn under text. In the Debian manuals Chromium drew (scripts/
+ * ocr-docs.mjs), underlined links were read "qed0rq I DejG'" for "getting help". An underline is
+ * a run of ink, in the band's lower half or just below it, longer than 2 line heights, with
+ * letters above a third of it or more (underscores have none above them: "Name: ____" keeps its
+ * line) and background just above most of it (the feet of small letters, blurred or not, run
+ * together in their own row: at 1.2 line heights "2022" lost its feet and read "2007"). Its
+ * rows are whitened along the run, except where a stroke crosses it (ink just above and just
+ * below: a descender).
+ */
+function eraseUnderlines(out: Uint8Array, cw: number, ch: number, top: number, height: number): void {
+  const ink = (x: number, y: number) => y >= 0 && y < ch && out[(y * cw + x) * 3]! < 128;
+  const minRun = Math.max(8, 2 * height);
+  const runs: Array<{ y: number; x0: number; x1: number }> = [];
+  for (let y = top + Math.ceil(0.5 * height); y < ch; y++) {
+    for (let x = 0; x < cw; ) {
+      if (!ink(x, y)) {
+        x++;
+        continue;
+      }
+      let e = x;
+      while (e < cw && ink(e, y)) e++;
+      if (e - x >= minRun) {
+        let above = 0;
+        let gap = 0;
+        for (let c = x; c < e; c++) {
+          if (!ink(c, y - 1)) gap++;
+          for (let yy = Math.max(0, y - Math.round(0.6 * height)); yy < y - 1; yy++) {
+            if (ink(c, yy)) {
+              above++;
+              break;
+            }
+          }
+        }
+        // Apart from the letters (a row of background above most of it, broken only by
+        // descenders): small blurred text's letters run together at their feet into runs as long.
+        if (above >= 0.3 * (e - x) && gap >= 0.7 * (e - x)) {
+          runs.push({ y, x0: x, x1: e });
+          // A thicker underline's next rows.
+          for (let yy = y + 1; yy <= y + 2 && yy < ch; yy++) {
+            let n = 0;
+            for (let c = x; c < e; c++) if (ink(c, yy)) n++;
+            if (n < 0.8 * (e - x)) break;
+            runs.push({ y: yy, x0: x, x1: e });
+          }
+        }
+      }
+      x = e;
+    }
+  }
+  if (runs.length === 0) return;
+  // Each column of an underline: its rows are the run's rows there (a thick or antialiased
+  // underline spans two or three), whitened unless a stroke passes through.
+  const rowsAt = new Map<number, number[]>();
+  for (const r of runs) for (let x = r.x0; x < r.x1; x++) (rowsAt.get(x) ?? rowsAt.set(x, []).get(x)!).push(r.y);
+  for (const [x, ys] of rowsAt) {
+    const y0 = Math.min(...ys);
+    const y1 = Math.max(...ys);
+    if (ink(x, y0 - 1) && ink(x, y1 + 1)) continue;
+    for (let y = Math.max(0, y0 - 1); y <= Math.min(ch - 1, y1 + 1); y++) {
+      // The antialiased rows beside the run go too, unless they are ink themselves.
+      if (y < y0 || y > y1) {
+        if (ink(x, y)) continue;
+      }
+      const o = (y * cw + x) * 3;
+      out[o] = out[o + 1] = out[o + 2] = 255;
+    }
+  }
 }
 
 function minorityIsBright(hist: Uint32Array, t: number): boolean {
