@@ -553,7 +553,8 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
   for (let i = 0; i < levels.length; i++) {
     const lines = linesAt(gray, w, h, levels[i]!, maxAspect, minHeight);
     if (lines.length === 0) continue;
-    if (i + 1 < levels.length) {
+    // Only small text can have missed rows there (grownBySmallText): larger lines skip the second pass.
+    if (i + 1 < levels.length && lines.every((l) => l.box[3] - l.box[1] < SMALL_BAND)) {
       const next = levels[i + 1]!;
       const lower = linesAt(gray, w, h, next, maxAspect, minHeight);
       if (lower.length === lines.length) {
@@ -579,10 +580,12 @@ export function findTextLines(image: RawImage, options: LayoutOptions = {}): Tex
  * Only bands under 12 rows: thicker strokes keep their steps, and on larger text the next level's
  * extra rows were JPEG ringing and blur that made the crops worse.
  */
+const SMALL_BAND = 12;
+
 function grownBySmallText(first: Box, next: Box, profile: Float64Array): boolean {
   const a = first[3] - first[1];
   const b = next[3] - next[1];
-  if (a >= 12 || next[1] > first[1] || next[3] < first[3] || b < 1.3 * a || b > 2.2 * a) return false;
+  if (a >= SMALL_BAND || next[1] > first[1] || next[3] < first[3] || b < 1.3 * a || b > 2.2 * a) return false;
   if (next[1] === 0 || next[3] === profile.length) return false;
   let inBand = 0;
   let extra = 0;
