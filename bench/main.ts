@@ -19,7 +19,7 @@ import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.
 import { AdamW } from '../src/training/optim.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { chainProbe, copyProbe, matmulProbe, stepStreamProbe, streamProbe, type Probe } from './bounds.js';
-import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, stepMatrices, type ModelSpec } from './models.js';
+import { buildConfig, encoderShapes, encoderTokens, modelSpecs, stepBytes, stepMatrices, trainForwardFlops, type ModelSpec } from './models.js';
 import { printReport, type ModelResult } from './report.js';
 import { findTorchPython, peerUnsupported, startTorchPeer, TORCH_INSTALL, type TorchPeer } from './torch.js';
 import { median } from './stats.js';
@@ -230,6 +230,7 @@ async function measure(spec: ModelSpec, quick: boolean, python: string | null): 
     paired: { beam4_per_greedy: m('beam4_per_greedy')!, int8_step16_speedup: m('q8_speedup16')! },
     train_samples_per_s: m('train'),
     train_batch: trainer ? trainBatch : null,
+    train_gflop: trainer ? (3 * trainForwardFlops(model, spec, trainBatch, NEW_TOKENS)) / 1e9 : null,
     transformers_js_greedy_s: m('tjs'),
     int8: { encoder_b1_s: m('q8_enc1')!, step1_s: m('q8_step1')!, step16_s: m('q8_step16')!, greedy_s: m('q8_greedy')! },
     peak_rss_mb: peakRss,

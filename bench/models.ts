@@ -40,7 +40,7 @@ export function modelSpecs(): ModelSpec[] {
       about: 'ViT-B/16 224 + GPT-2 small (vit-gpt2 captioning shape)',
       encoder: vitBase(224),
       decoder: { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, add_cross_attention: true, is_decoder: true, bos_token_id: 50256, eos_token_id: 50256, pad_token_id: 50256, decoder_start_token_id: 50256 },
-      train: { full: true, quick: false, batch: 2 },
+      train: { full: true, quick: false, batch: 8 },
       quick: true,
       transformersJs: true,
     },
@@ -220,6 +220,21 @@ export function stepMatrices(model: VisionEncoderDecoderModel): { k: number; n: 
       const [a, b] = t.dims as [number, number];
       return /\.(c_attn|c_proj|c_fc|q_attn)\.weight$/.test(n) ? { k: a, n: b } : { k: b, n: a };
     });
+}
+
+/**
+ * FLOPs of one training forward pass over `batch` images and `tokens` labels: the encoder chain
+ * (which holds the cross-attention K/V projections, once per image), each label token through
+ * the decode step's matrices (LM head included), and attention scores and sums, self-attention
+ * over the labels and cross-attention over the encoder's tokens. A training step counts 3x this.
+ */
+export function trainForwardFlops(model: VisionEncoderDecoderModel, spec: ModelSpec, batch: number, tokens: number): number {
+  const enc = encoderShapes(spec, batch);
+  const encoder = enc.chain.reduce((a, mm) => a + flops(mm), 0) + enc.attentionFlops;
+  const perToken = stepMatrices(model).reduce((a, mm) => a + 2 * mm.k * mm.n, 0);
+  const dd = decoderDims(spec.decoder, model.config.encoder.hidden_size as number);
+  const attention = dd.layers * 4 * (encoderTokens(spec) + tokens) * dd.d;
+  return encoder + batch * tokens * (perToken + attention);
 }
 
 /** Tokens of the encoder output (the cross-attention length). */

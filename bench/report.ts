@@ -1,6 +1,6 @@
 // The benchmark's result records and the table a person reads: every time beside its bound
 // (x bound = time / bound time; 1.00 would be the machine's limit) and beside PyTorch's on the
-// same shapes in the same rounds, then issue 7's targets.
+// same shapes in the same rounds, then issues 7's and 15's targets.
 
 import { cpus } from 'node:os';
 import type { Mm } from './models.js';
@@ -35,6 +35,8 @@ export interface ModelResult {
   paired: { beam4_per_greedy: number; int8_step16_speedup: number };
   train_samples_per_s: number | null;
   train_batch: number | null;
+  /** A training step's FLOPs (3x the forward's: trainForwardFlops), at train_batch. */
+  train_gflop: number | null;
   transformers_js_greedy_s: number | null;
   /** The same weights with model.dtype = 'int8' (int8 weight matrices, dynamically quantized activations). */
   int8: { encoder_b1_s: number; step1_s: number; step16_s: number; greedy_s: number };
@@ -67,7 +69,16 @@ export function boundsOf(r: ModelResult) {
   // The bounds before issue 15: the same bytes over the rate of one row through the step's own matrices.
   const old = { step1: r.step_bytes.step1 / 1e9 / r.bounds.step_stream_gbs, step16: r.step_bytes.step16 / 1e9 / r.bounds.step_stream_gbs };
   const oldGreedy = enc1 + 16 * ((old.step1 + old.step16) / 2);
-  return { enc1, encN: r.encoder_gflop.bN / chainN, step1, step16, greedy, step16Copy: r.step_bytes.step16 / 1e9 / r.bounds.copy_gbs, old: { ...old, greedy: oldGreedy } };
+  // A training step's FLOPs at the chain rate of the larger encoder batch (the GEMM shapes it runs).
+  const train = r.train_gflop === null ? null : r.train_gflop / chainN;
+  return { enc1, encN: r.encoder_gflop.bN / chainN, train, step1, step16, greedy, step16Copy: r.step_bytes.step16 / 1e9 / r.bounds.copy_gbs, old: { ...old, greedy: oldGreedy } };
+}
+
+/** A training step's FLOP rate as a share of the chain rate (1 would be the machine's GEMM limit). */
+function trainShare(r: ModelResult): number | null {
+  const b = boundsOf(r);
+  if (b.train === null || r.train_samples_per_s === null || r.train_batch === null) return null;
+  return b.train / (r.train_batch / r.train_samples_per_s);
 }
 
 const ms = (s: number) => (s < 0.01 ? `${(s * 1000).toFixed(1)} ms` : s < 10 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(1)} s`);
@@ -102,10 +113,10 @@ export function printReport(rep: Report): void {
   );
   out.push('(stream: one row through a [768, 50257] matrix, the bound since issue 15; step matrices: one row through the decode step\'s own matrices, the bound before it)');
   out.push('');
-  out.push('Times (x bound: encoder vs encoder GFLOP / chain rate of its own shapes; decode step vs bytes read / stream rate; greedy vs encoder + 16 steps; beam-4 /greedy: median of side-by-side ratios):');
+  out.push('Times (x bound: encoder vs encoder GFLOP / chain rate of its own shapes; decode step vs bytes read / stream rate; greedy vs encoder + 16 steps; beam-4 /greedy: median of side-by-side ratios; train % chain: FLOPs of a step (3x the forward) per second over the chain rate of batch N):');
   out.push(
     pad([
-      ['model', 'params enc+dec', 'encoder b1', 'x', 'encoder bN', 'x', 'step 1', 'x', 'step 16', 'x', 'greedy 16', 'x', 'beam-4 16', '/greedy', 'train', 'peak RSS'],
+      ['model', 'params enc+dec', 'encoder b1', 'x', 'encoder bN', 'x', 'step 1', 'x', 'step 16', 'x', 'greedy 16', 'x', 'beam-4 16', '/greedy', 'train', '% chain', 'peak RSS'],
       ...rep.results.map((r) => {
         const b = boundsOf(r);
         return [
@@ -124,6 +135,7 @@ export function printReport(rep: Report): void {
           ms(r.beam4_s),
           `${r.paired.beam4_per_greedy.toFixed(2)}x`,
           r.train_samples_per_s === null ? '-' : `${r.train_samples_per_s.toFixed(2)}/s (b${r.train_batch})`,
+          trainShare(r) === null ? '-' : `${(100 * trainShare(r)!).toFixed(0)}%`,
           `${r.peak_rss_mb.toFixed(0)} MB`,
         ];
       }),
@@ -199,13 +211,16 @@ export function printReport(rep: Report): void {
   const vg = rep.results.find((r) => r.name === 'vit-gpt2');
   if (vg) {
     const b = boundsOf(vg);
-    const rows: string[][] = [['issue 7 target (ViT-B/16 + GPT-2)', 'reached', 'target', 'met']];
+    const rows: string[][] = [['target (issues 7 and 15)', 'reached', 'target', 'met']];
     const row = (what: string, value: number, target: number, fmt: (v: number) => string, lower = true) =>
       rows.push([what, fmt(value), `${lower ? '<=' : '>='} ${fmt(target)}`, (lower ? value <= target : value >= target) ? 'yes' : 'NO']);
     const r2 = (v: number) => `${v.toFixed(2)}x`;
-    row('encoder / bound', vg.encoder_s.b1 / b.enc1, 1.15, r2);
-    row('decode step 16 / bound', vg.step_s.step16 / b.step16, 1.3, r2);
-    row('greedy 16 tokens / bound', vg.greedy_s / b.greedy, 1.25, r2);
+    const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
+    row('ViT-GPT2 encoder / bound, 1 image', vg.encoder_s.b1 / b.enc1, 1.1, r2);
+    row(`ViT-GPT2 encoder / bound, ${vg.batch} images`, vg.encoder_s.bN / b.encN, 1.1, r2);
+    for (const r of rep.results.filter((r) => r.name === 'vit-gpt2' || r.name === 'trocr-base'))
+      row(`${r.name} decode step 16 / stream bound`, r.step_s.step16 / boundsOf(r).step16, 1.25, r2);
+    row('ViT-GPT2 greedy 16 tokens / bound', vg.greedy_s / b.greedy, 1.25, r2);
     if (vg.torch) {
       row(`PyTorch greedy (${ms(vg.torch.greedy_s)}, this run) / ours`, vg.torch.greedy_s / vg.greedy_s, 2, r2, false);
       row(`PyTorch beam-4 (${ms(vg.torch.beam4_s)}, this run) / ours`, vg.torch.beam4_s / vg.beam4_s, 2, r2, false);
@@ -213,6 +228,8 @@ export function printReport(rep: Report): void {
     row('beam-4 / greedy (side by side)', vg.paired.beam4_per_greedy, 1.2, r2);
     if (vg.transformers_js_greedy_s !== null) row('transformers.js greedy / ours', vg.transformers_js_greedy_s / vg.greedy_s, 1, r2, false);
     row('int8 decode step 16 speed-up (side by side)', vg.paired.int8_step16_speedup, 2.5, r2, false);
+    const share = trainShare(vg);
+    if (share !== null) row(`ViT-GPT2 training step, batch ${vg.train_batch}: FLOP rate / chain rate`, share, 0.4, pct, false);
     out.push('');
     out.push(`ViT-B/16 + GPT-2, greedy 16 tokens: ours ${ms(vg.greedy_s)}, bound ${ms(b.greedy)} (${x(vg.greedy_s, b.greedy)}), transformers.js on the same exported weights ${vg.transformers_js_greedy_s === null ? 'not installed' : ms(vg.transformers_js_greedy_s)}, PyTorch eager on the same shapes ${vg.torch ? ms(vg.torch.greedy_s) : 'not run'}`);
     out.push(pad(rows));
