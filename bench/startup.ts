@@ -12,6 +12,10 @@
 //   `tesseract examples/line-2.png stdout --psm 7`, interleaved, medians of --runs (default 7),
 //   with the session cache warmed first (the second run of `ved ocr` on a machine is the one
 //   this measures; the first pays the cache miss, printed too).
+// - The floor under that process: node starting ONNX Runtime, loading the two session entries
+//   `ved ocr` left in the cache, and running them as it does (the encoder once, one decode step
+//   per output character and one for the end), with none of this library's code: no process built
+//   on node and ONNX Runtime gets below it.
 //
 // Each figure is a ratio of two times or sizes taken in this run: on a loaded machine the
 // absolute times drift between runs, the ratios much less. The load average is printed.
@@ -168,17 +172,23 @@ async function main(): Promise<void> {
     const off: number[] = [];
     const theirs: number[] = [];
     const base: number[] = [];
+    const floor: number[] = [];
+    // The encoder once, a step per character (the bundled tokenizer reads bytes) and one for the end.
+    const floorArgs = ['--single-threaded-gc', join(dirname(SELF), 'startup_floor.js'), cacheDir, String(Buffer.byteLength(cold.stdout) + 1)];
     const baseCli = baseline ? [cli[0]!, join(baseline, 'dist', 'src', 'cli', 'main.js'), ...cli.slice(2)] : null;
     for (let i = 0; i < runs; i++) {
       ours.push(timeProcess(process.execPath, cli, env).seconds);
       theirs.push(timeProcess('tesseract', [image, 'stdout', '--psm', '7'], process.env).seconds);
       off.push(timeProcess(process.execPath, cli, { ...process.env, VED_SESSION_CACHE: 'off' }).seconds);
+      floor.push(timeProcess(process.execPath, floorArgs, process.env).seconds);
       if (baseCli) base.push(timeProcess(process.execPath, baseCli, process.env).seconds);
     }
     const o = median(ours);
     const t = median(theirs);
     console.log(`medians of ${runs}, interleaved: ved ocr ${f2(o)} s (cache off: ${f2(median(off))} s${baseCli ? `, base: ${f2(median(base))} s` : ''}), tesseract --psm 7 ${f2(t)} s (${tess.stdout.split('\n')[0]})`);
     console.log(`ours / tesseract: ${f2(o / t)}× (cache off: ${f2(median(off) / t)}×${baseCli ? `; base: ${f2(median(base) / t)}×` : ''}; target ≤ 1.35); load average ${load()}`);
+    const fl = median(floor);
+    console.log(`floor (node + ONNX Runtime loading and running the same two cached sessions, no library code): ${f2(fl)} s, ${f2(fl / t)}× tesseract; ours / floor ${f2(o / fl)}×`);
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
