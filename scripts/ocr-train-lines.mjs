@@ -46,7 +46,8 @@ import sharp from 'sharp';
 import { SeededRandom } from '../dist/src/training/random.js';
 import { randomText } from '../dist/src/training/synthetic.js';
 import { RawImage } from '../dist/src/processing/image.js';
-import { findTextLines, lineCrops } from '../dist/src/ocr/layout.js';
+import { lineCrops } from '../dist/src/ocr/crops.js';
+import { findTextLines } from '../dist/src/ocr/layout.js';
 import wordListPath from 'word-list';
 
 const args = process.argv.slice(2);

@@ -88,7 +88,8 @@ export { get_scheduler, get_constant_schedule, get_constant_schedule_with_warmup
 export type { SchedulerType, LrLambda } from './training/schedules.js';
 export { OCRReader, bundledOCRModel } from './ocr/reader.js';
 export type { OCRLine, OCRResult, ReadOptions } from './ocr/reader.js';
-export { findTextLines, lineCrop, lineCrops, jointCrops, toGray, otsuThreshold, cropMargin } from './ocr/layout.js';
+export { findTextLines, toGray, otsuThreshold, cropMargin } from './ocr/layout.js';
+export { lineCrop, lineCrops, jointCrops } from './ocr/crops.js';
 export type { TextLine, Joint, Box, LayoutOptions } from './ocr/layout.js';
 export { pipeline } from './ocr/pipeline.js';
 export type { ImageToTextPipeline, ImageToTextOutput, PipelineOptions, PipelineCallOptions, PipelineTask } from './ocr/pipeline.js';

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawImage } from '../src/processing/image.js';
-import { cropMargin, findTextLines, jointCrops, lineCrop, lineCrops, type Box } from '../src/ocr/layout.js';
+import { jointCrops, lineCrop, lineCrops } from '../src/ocr/crops.js';
+import { cropMargin, findTextLines, type Box } from '../src/ocr/layout.js';
 import { FIXTURES, rng } from './helpers.js';
 
 interface PageTruth {

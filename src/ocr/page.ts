@@ -5,7 +5,8 @@
 
 import type { BaseImageProcessor } from '../processing/image_processors.js';
 import { RawImage } from '../processing/image.js';
-import { findTextLines, jointCrops, lineCrops, toGray, type LayoutOptions, type TextLine } from './layout.js';
+import { jointCrops, lineCrops } from './crops.js';
+import { findTextLines, toGray, type LayoutOptions, type TextLine } from './layout.js';
 
 export interface PreparedPage {
   lines: TextLine[];
