@@ -556,3 +556,77 @@ test('a final dot too faint for a segment stays in the line box; a mark higher u
   // Nothing after the words: the box ends at the last bar.
   assert.equal(findTextLines(drawWords(160, 50, 255, 0, 15, 35, words).image)[0]!.box[2], end);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Columns (src/ocr/columns.ts), on bar-words placed row by row.
+
+/** A white image with dark bar-words, each at its own rows [y0, y1). */
+function drawPlaced(width: number, height: number, words: Array<{ x: number; bars: number; y0: number; y1: number }>): RawImage {
+  const data = new Uint8Array(width * height).fill(235);
+  for (const { x, bars, y0, y1 } of words) {
+    for (let b = 0; b < bars; b++) for (let dx = 0; dx < 2; dx++) for (let y = y0; y < y1; y++) data[y * width + x + b * 5 + dx] = 30;
+  }
+  return new RawImage(data, width, height, 1);
+}
+
+/** Lines of `n` rows, `height` tall every `pitch` rows from `top`, each of words starting at the given x's. */
+function column(xs: readonly number[], top: number, pitch: number, n: number, height: number, bars = 5) {
+  return Array.from({ length: n }, (_, i) => xs.map((x) => ({ x, bars, y0: top + i * pitch, y1: top + i * pitch + height }))).flat();
+}
+
+test('columns: a menu beside text, their lines not level, is read column by column: the menu, then the text', () => {
+  // The menu's lines every 18 rows, the text's every 22, from 6 rows lower: rows of the two ran
+  // together into bands across the gap before.
+  const menu = column([10], 40, 18, 12, 12, 8);
+  const text = column([120, 170, 220, 270], 46, 22, 10, 12);
+  const heading = [{ x: 10, bars: 30, y0: 8, y1: 22 }];
+  const lines = findTextLines(drawPlaced(330, 280, [...heading, ...menu, ...text]));
+  assert.equal(lines.length, 1 + 12 + 10, JSON.stringify(lines.map((l) => l.box)));
+  assert.deepEqual(lines[0]!.box, [10, 8, 10 + wordWidth(30), 22], 'the heading above both columns first');
+  lines.slice(1, 13).forEach((l, i) => assert.deepEqual(l.box, [10, 40 + 18 * i, 10 + wordWidth(8), 52 + 18 * i], `menu line ${i}`));
+  lines.slice(13).forEach((l, i) => assert.deepEqual(l.box, [120, 46 + 22 * i, 270 + wordWidth(5), 58 + 22 * i], `text line ${i}`));
+});
+
+test('columns: a receipt\'s items and prices sit level, row for row, and stay one line each', () => {
+  const items = column([10, 45], 20, 20, 10, 12, 6);
+  const prices = column([230], 20, 20, 10, 12, 4);
+  const lines = findTextLines(drawPlaced(300, 230, [...items, ...prices]));
+  assert.equal(lines.length, 10, JSON.stringify(lines.map((l) => l.box)));
+  lines.forEach((l, i) => assert.deepEqual(l.box, [10, 20 + 20 * i, 230 + wordWidth(4), 32 + 20 * i], `row ${i}`));
+});
+
+test('columns: a prototype\'s name level with its first parameter, the others below it alone, is no column gap', () => {
+  // Three of
+  //   int  name   (first,
+  //               second,
+  //               third);
+  // then prose left of the gap and a page number right of it. Each name is level with a
+  // parameter; the other parameters, and the prose, have nothing beside them.
+  const words = [0, 1, 2].flatMap((k) => {
+    const top = 20 + k * 60;
+    return [
+      { x: 10, bars: 3, y0: top, y1: top + 12 },
+      { x: 40, bars: 9, y0: top, y1: top + 12 },
+      ...[0, 1, 2].map((j) => ({ x: 150, bars: 7, y0: top + j * 18, y1: top + j * 18 + 12 })),
+    ];
+  });
+  const prose = column([10, 60], 200, 18, 3, 12);
+  const page = [{ x: 200, bars: 2, y0: 280, y1: 292 }];
+  const lines = findTextLines(drawPlaced(260, 320, [...words, ...prose, ...page]));
+  assert.equal(lines.length, 9 + 3 + 1, JSON.stringify(lines.map((l) => l.box)));
+  // Top to bottom: each name's row read across to its first parameter.
+  for (let k = 0; k < 3; k++) assert.deepEqual(lines[3 * k]!.box, [10, 20 + 60 * k, 150 + wordWidth(7), 32 + 60 * k], `prototype ${k}`);
+  assert.deepEqual(lines[9]!.box, [10, 200, 60 + wordWidth(5), 212], 'then the prose');
+});
+
+test('columns: a bulleted list\'s bullets are no column beside its items', () => {
+  // Bullets: 7 x 6 squares at mid-height of each item, 21 px left of it (a gap as wide as a
+  // column's). Read as a column, the bullets were ten lines of their own before the items.
+  const words = Array.from({ length: 10 }, (_, i) => [
+    { x: 14, bars: 2, y0: 24 + 22 * i, y1: 30 + 22 * i },
+    { x: 42, bars: 12, y0: 20 + 22 * i, y1: 33 + 22 * i },
+  ]).flat();
+  const lines = findTextLines(drawPlaced(260, 250, words));
+  assert.equal(lines.length, 10, JSON.stringify(lines.map((l) => l.box)));
+  lines.forEach((l, i) => assert.deepEqual(l.box, [14, 20 + 22 * i, 42 + wordWidth(12), 33 + 22 * i], `item ${i} with its bullet`));
+});

@@ -27,6 +27,7 @@
 //   "oakridge" + "clinic").
 
 import { RawImage } from '../processing/image.js';
+import { textRegions } from './columns.js';
 
 export type Box = [x0: number, y0: number, x1: number, y1: number];
 
@@ -597,10 +598,14 @@ function grownBySmallText(first: Box, next: Box, profile: Float64Array): boolean
 }
 
 /** The text lines found with edges above level t. */
-function linesAt(gray: Uint8Array, w: number, h: number, t: number, maxAspect: number, minHeight: number): TextLine[] {
+function linesAt(gray: Uint8Array, w: number, h: number, t: number, maxAspect: number, minHeight: number, columns = true): TextLine[] {
   const edges = edgeMap(gray, w, h, t);
   clearFrames(edges, edgeMap(gray, w, h, t, true), w, h);
   const bands = findBands(rowProfile(edges, w, h), w, minHeight);
+  if (columns && bands.length >= 4) {
+    const regions = textRegions(edges, w, h);
+    if (regions.length > 1) return regions.flatMap((r) => linesInRegion(gray, w, r, t, maxAspect, minHeight));
+  }
   const lines: TextLine[] = [];
   for (const band of bands) {
     const bh = band.y1 - band.y0;
@@ -627,6 +632,22 @@ function linesAt(gray: Uint8Array, w: number, h: number, t: number, maxAspect: n
     lines.push({ box, ...chunkLine(segments, band, maxAspect), inverted, skew: estimateSkew(gray, w, h, box, inverted) });
   }
   return lines;
+}
+
+/** The lines of one region of the page (a column: textRegions), found in it alone, in page coordinates. */
+function linesInRegion(gray: Uint8Array, w: number, region: Box, t: number, maxAspect: number, minHeight: number): TextLine[] {
+  const [x0, y0, x1, y1] = region;
+  const rw = x1 - x0;
+  const rh = y1 - y0;
+  const sub = new Uint8Array(rw * rh);
+  for (let y = 0; y < rh; y++) sub.set(gray.subarray((y0 + y) * w + x0, (y0 + y) * w + x1), y * rw);
+  const move = (b: Box): Box => [b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0];
+  return linesAt(sub, rw, rh, t, maxAspect, minHeight, false).map((l) => ({
+    ...l,
+    box: move(l.box),
+    chunks: l.chunks.map(move),
+    ...(l.joints ? { joints: l.joints.map((j) => (j ? { ...j, box: move(j.box) } : null)) } : {}),
+  }));
 }
 
 /**
