@@ -5,12 +5,25 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Graph } from '../src/graph/graph.js';
 import * as F from '../src/graph/ops.js';
-import { quantizeBlocks, quantizeColumns, quantizeWeightsInt8 } from '../src/graph/quantize.js';
+import { DYNAMIC_INT8_MAX, quantizeBlocks, quantizeColumns, quantizeWeightsInt8 } from '../src/graph/quantize.js';
 import { CompiledGraph } from '../src/runtime/session.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { VisionEncoderDecoderModel } from '../src/models/vision_encoder_decoder.js';
 import { FIXTURES, rng } from './helpers.js';
 import { loadCase } from './model_helpers.js';
+
+test('quantizeColumns: a smaller range (DynamicQuantizeMatMul\'s seven bits) bounds every weight and keeps the scale exact', () => {
+  const K = 5;
+  const N = 3;
+  const b = Float32Array.from({ length: K * N }, (_, i) => Math.sin(i * 1.7) * (1 + (i % N)));
+  const { q, scale } = quantizeColumns(K, N, (k, n) => b[k * N + n]!, DYNAMIC_INT8_MAX);
+  for (let n = 0; n < N; n++) {
+    let peak = 0;
+    for (let k = 0; k < K; k++) peak = Math.max(peak, Math.abs(q[k * N + n]!));
+    assert.equal(peak, DYNAMIC_INT8_MAX, `column ${n}: its largest weight is the range's end`);
+    for (let k = 0; k < K; k++) assert.ok(Math.abs(q[k * N + n]! * scale[n]! - b[k * N + n]!) <= scale[n]! / 2 + 1e-7);
+  }
+});
 
 test('quantizeColumns: per-column symmetric int8, error at most half a step', () => {
   const K = 7;

@@ -7,8 +7,18 @@
 import { type Graph, int, type Node, type Sym } from './graph.js';
 import { Tensor } from '../runtime/tensor.js';
 
-/** Per-column symmetric int8 of B [K, N] (given as `at(k, n)`): B ≈ q[k, n] · scale[n]. */
-export function quantizeColumns(K: number, N: number, at: (k: number, n: number) => number): { q: Int8Array; scale: Float32Array } {
+/**
+ * The largest int8 weight DynamicQuantizeMatMul is given: 63, seven bits (ONNX Runtime's
+ * "reduce range"). Its x86 kernels without VNNI (AVX2, AVX-512 before Cascade Lake) multiply the
+ * uint8 activations by the int8 weights in pairs summed into 16 bits (vpmaddubsw), which
+ * saturate once 2 × 255 × |w| passes 32767: with weights to ±127, a 16-input product on this
+ * 2-core AVX2 EPYC came out 42% of its largest value off. Seven bits fit on every CPU and give the
+ * same results on all of them and in the browser.
+ */
+export const DYNAMIC_INT8_MAX = 63;
+
+/** Per-column symmetric int8 of B [K, N] (given as `at(k, n)`): B ≈ q[k, n] · scale[n], |q| ≤ `max`. */
+export function quantizeColumns(K: number, N: number, at: (k: number, n: number) => number, max = 127): { q: Int8Array; scale: Float32Array } {
   const scale = new Float32Array(N);
   for (let k = 0; k < K; k++) {
     for (let n = 0; n < N; n++) {
@@ -16,10 +26,10 @@ export function quantizeColumns(K: number, N: number, at: (k: number, n: number)
       if (a > scale[n]!) scale[n] = a;
     }
   }
-  for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / 127 : 1;
+  for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / max : 1;
   const q = new Int8Array(K * N);
   for (let k = 0; k < K; k++) {
-    for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-127, Math.min(127, Math.round(at(k, n) / scale[n]!)));
+    for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-max, Math.min(max, Math.round(at(k, n) / scale[n]!)));
   }
   return { q, scale };
 }
@@ -107,7 +117,7 @@ export function quantizeWeightsInt8(graph: Graph, outputs: readonly Sym[] = [], 
         const blocks = Math.ceil(K / INT8_BLOCK);
         e = { q: graph.constant(new Tensor('uint8', q, [N, blocks, INT8_BLOCK]), 'q8_blocks'), scale: graph.constant(new Tensor('float32', scale, [N * blocks]), 'q8_scale'), K, N };
       } else {
-        const { q, scale } = quantizeColumns(K, N, at);
+        const { q, scale } = quantizeColumns(K, N, at, DYNAMIC_INT8_MAX);
         e = { q: graph.constant(new Tensor('int8', q, [K, N]), 'q8_weight'), scale: graph.constant(new Tensor('float32', scale, [N]), 'q8_scale'), K, N };
       }
       cache.set(key, e);

@@ -13,7 +13,7 @@ import { generate as runGenerate, prepareGenerationConfig } from '../generation/
 import type { DecoderSession, GenerateOutput } from '../generation/types.js';
 import { fileExists, type ResolveOptions } from '../hub/hub.js';
 import { CompiledGraph, SessionCache } from '../runtime/session.js';
-import { type Int8Kernel, quantizeWeightsInt8 } from '../graph/quantize.js';
+import { DYNAMIC_INT8_MAX, type Int8Kernel, quantizeWeightsInt8 } from '../graph/quantize.js';
 import { Tensor } from '../runtime/tensor.js';
 import { float32ToFloat16, saveSafetensors } from '../weights/index.js';
 import type { DecoderArch, EncoderArch, KV } from './architectures.js';
@@ -695,7 +695,7 @@ export class VisionEncoderDecoderModel {
     return CompiledGraph.create(g, outputs, {
       label,
       cache: true,
-      cacheTag: int8 ? `int8:${int8Kernel}` : 'float32',
+      cacheTag: int8 ? `int8:${int8Kernel}${int8Kernel === 'dynamic' ? `:${DYNAMIC_INT8_MAX}` : ''}` : 'float32',
       // ORT's int8 kernels compute otherwise without their repacked weights (the vit-gpt2
       // fixture's scores moved by 1.6% of their range), so int8 sessions always repack.
       ...(int8 ? { prepack: true } : {}),
