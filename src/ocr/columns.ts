@@ -85,7 +85,12 @@ function lineHeight(edges: Uint8Array, w: number, h: number): number {
  */
 function withoutRules(edges: Uint8Array, w: number, h: number, lh: number): Uint8Array {
   const out = edges.slice();
-  const long = Math.round(RULE_LINES * lh);
+  clearVerticalRuns(edges, out, w, h, Math.round(RULE_LINES * lh));
+  return out;
+}
+
+/** In `out`, zero every run of `edges` down one column that is `long` rows or longer (`out` may be `edges`). */
+export function clearVerticalRuns(edges: Uint8Array, out: Uint8Array, w: number, h: number, long: number): void {
   for (let x = 0; x < w; x++) {
     for (let y = 0; y < h; ) {
       if (!edges[y * w + x]) {
@@ -98,7 +103,6 @@ function withoutRules(edges: Uint8Array, w: number, h: number, lh: number): Uint
       y = e;
     }
   }
-  return out;
 }
 
 /**

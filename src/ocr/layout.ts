@@ -27,7 +27,7 @@
 //   "oakridge" + "clinic").
 
 import { RawImage } from '../processing/image.js';
-import { textRegions } from './columns.js';
+import { clearVerticalRuns, textRegions } from './columns.js';
 
 export type Box = [x0: number, y0: number, x1: number, y1: number];
 
@@ -246,18 +246,7 @@ function clearFrames(dx: Uint8Array, dy: Uint8Array, w: number, h: number): void
   }
   // A rule joined to other shapes (a page border meeting a header bar) is no thin component:
   // clear straight runs longer than the tallest stem of 60-px text.
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; ) {
-      if (!dx[y * w + x]) {
-        y++;
-        continue;
-      }
-      let y1 = y;
-      while (y1 < h && dx[y1 * w + x]) y1++;
-      if (y1 - y >= 80) for (let k = y; k < y1; k++) dx[k * w + x] = 0;
-      y = y1;
-    }
-  }
+  clearVerticalRuns(dx, dx, w, h, 80);
 }
 
 /**
