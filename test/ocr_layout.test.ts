@@ -630,3 +630,22 @@ test('columns: a bulleted list\'s bullets are no column beside its items', () =>
   assert.equal(lines.length, 10, JSON.stringify(lines.map((l) => l.box)));
   lines.forEach((l, i) => assert.deepEqual(l.box, [14, 20 + 22 * i, 42 + wordWidth(12), 33 + 22 * i], `item ${i} with its bullet`));
 });
+
+test('a list\'s bullet (a small solid blob at mid-height, a space before the text) is left out of its line; a dash or a period is not', () => {
+  // Bar-words on rows 15..33, and before them a solid 7 x 7 square at mid-height, a flat 10 x 2
+  // dash there, or a 5 x 5 dot on the baseline. Manuals' pages: about 400 list markers a set of
+  // 30, each read as "*", "#", "e" or "w" where the true line has none.
+  const line = (mark: Box) => {
+    const { image } = drawWords(300, 50, 235, 30, 15, 33, [
+      { x: 40, bars: 8 },
+      { x: 90, bars: 6 },
+    ]);
+    for (let y = mark[1]; y < mark[3]; y++) for (let x = mark[0]; x < mark[2]; x++) image.data[y * 300 + x] = 30;
+    const lines = findTextLines(image);
+    assert.equal(lines.length, 1, JSON.stringify(lines.map((l) => l.box)));
+    return lines[0]!.box[0];
+  };
+  assert.equal(line([20, 21, 27, 28]), 40, 'a bullet: the line starts at its text');
+  assert.equal(line([20, 23, 30, 25]), 20, 'a dash is text');
+  assert.equal(line([22, 28, 27, 33]), 22, 'a dot on the baseline is text');
+});
