@@ -119,6 +119,7 @@ export function printReport(rep: Report): void {
       ['model', 'params enc+dec', 'encoder b1', 'x', 'encoder bN', 'x', 'step 1', 'x', 'step 16', 'x', 'greedy 16', 'x', 'beam-4 16', '/greedy', 'train', '% chain', 'peak RSS'],
       ...rep.results.map((r) => {
         const b = boundsOf(r);
+        const share = trainShare(r);
         return [
           r.name,
           `${(r.encoder_params / 1e6).toFixed(0)}+${(r.decoder_params / 1e6).toFixed(0)} M`,
@@ -135,7 +136,7 @@ export function printReport(rep: Report): void {
           ms(r.beam4_s),
           `${r.paired.beam4_per_greedy.toFixed(2)}x`,
           r.train_samples_per_s === null ? '-' : `${r.train_samples_per_s.toFixed(2)}/s (b${r.train_batch})`,
-          trainShare(r) === null ? '-' : `${(100 * trainShare(r)!).toFixed(0)}%`,
+          share === null ? '-' : `${(100 * share).toFixed(0)}%`,
           `${r.peak_rss_mb.toFixed(0)} MB`,
         ];
       }),

@@ -12,7 +12,7 @@ import { join } from 'node:path';
  * encoder's and the decode step's, with the options `ved ocr` loads them with) and `steps` decode
  * steps of one row on zero inputs.
  */
-export async function floorChild(cacheDir: string, steps: number): Promise<void> {
+async function floorChild(cacheDir: string, steps: number): Promise<void> {
   const ort = (await import('onnxruntime-node')).default;
   const options = {
     intraOpNumThreads: availableParallelism(),
@@ -27,7 +27,7 @@ export async function floorChild(cacheDir: string, steps: number): Promise<void>
   }
   const encoder = sessions.find((s) => s.inputNames.includes('pixel_values'));
   const step = sessions.find((s) => s.inputNames.includes('past_idx'));
-  if (sessions.length !== 2 || !encoder || !step) throw new Error(`bench:startup --floor: expected an encoder and a decode-step entry in ${cacheDir}, found ${sessions.length} entries`);
+  if (sessions.length !== 2 || !encoder || !step) throw new Error(`bench/startup_floor: expected an encoder and a decode-step entry in ${cacheDir}, found ${sessions.length} entries`);
   const dims = (m: unknown) => ((m as { shape: (number | string)[] }).shape).map((d) => (typeof d === 'number' ? d : 1));
   const pixelDims = dims(encoder.inputMetadata.find((m) => m.name === 'pixel_values'));
   const cross = await encoder.run({ pixel_values: new ort.Tensor('float32', new Float32Array(pixelDims.reduce((a, b) => a * b, 1)), pixelDims) });

@@ -207,10 +207,13 @@ function findGutter(box: Box, p: Sums, w: number, lh: number): Gutter | null {
         const run = y - runStart;
         if (run >= minRun && run > bestRun) {
           const g = shared(widen({ x0: x, x1: x + gw, y0: runStart, y1: y }, p, w, bx0, bx1), p, w, bx0, bx1, minRun);
-          const key = g && `${g.x0},${g.x1},${g.y0},${g.y1}`;
-          if (g && key && !judged.has(key) && (judged.add(key), textBothSides(g, p, w, bx0, bx1, lh))) {
-            best = g;
-            bestRun = run;
+          const key = g ? `${g.x0},${g.x1},${g.y0},${g.y1}` : '';
+          if (g && !judged.has(key)) {
+            judged.add(key);
+            if (textBothSides(g, p, w, bx0, bx1, lh)) {
+              best = g;
+              bestRun = run;
+            }
           }
         }
         runStart = -1;
