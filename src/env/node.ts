@@ -369,6 +369,15 @@ export const env: Environment = {
   },
   sessionOptions(o: EngineOptions) {
     const session: Record<string, string> = o.spinAfterRun ? {} : { force_spinning_stop: '1' };
+    // Subnormal floats flushed to zero (FTZ/DAZ, on ORT's threads and, through ORT's first
+    // session, on the main thread that runs it). On Intel cores every product with a subnormal
+    // input is a microcode assist: a [900, 512] x [512, 512] MatMul took 3.8 ms, 8.2 ms with 1%
+    // of its inputs subnormal and 43 ms with 10%; Swin's shifted-window mask (-100 before softmax)
+    // makes them, and the Donut-sized encoder ran 2.4x its bound (1.05x flushed). A subnormal is
+    // under 1.2e-38: flushing it moves no result by anything parity can see. ORT sets the mode on
+    // the thread of the process's first session, node's main thread, so JavaScript there computes
+    // with flushed subnormals too: VED_FLUSH_SUBNORMALS=0 keeps IEEE subnormals everywhere.
+    if (process.env['VED_FLUSH_SUBNORMALS'] !== '0') session['set_denormal_as_zero'] = '1';
     if (o.prepack === false) session['disable_prepacking'] = '1';
     const extraTop: { logSeverityLevel?: 0 | 1 | 2 | 3 | 4 } = {};
     const optimizedModelFilePath = o.saveCacheEntry ?? o.optimizedModelFilePath;
