@@ -78,15 +78,25 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/**
+ * Leaves as soon as the command is done and its output written. Letting the process end by
+ * itself (the event loop draining, ONNX Runtime's sessions and threads torn down) took 25 ms
+ * after a `ved ocr` line's last statement, against 13 ms this way (6 runs each, interleaved):
+ * 12 ms of a 0.36 s process. Writes to a pipe can still be queued (asynchronous outside Linux),
+ * so the exit waits for both streams to flush.
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exit(code),
   (e: unknown) => {
     // One line on stderr: the message already names the command, the argument and the fix.
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`${message.split('\n')[0]}\n`);
     if (process.env.VED_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-    process.exitCode = e instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    exit(e instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE);
   },
 );
