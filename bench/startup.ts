@@ -21,7 +21,7 @@
 // absolute times drift between runs, the ratios much less. The load average is printed.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -116,13 +116,19 @@ function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { sec
   return { seconds, stdout: r.stdout.trim() };
 }
 
+/** The `ved` a package at `root` installs: its package.json's bin (older checkouts: dist/src/cli/main.js). */
+function cliOf(root: string): string {
+  const bin = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin?: { ved?: string } }).bin?.ved;
+  return join(root, bin ?? join('dist', 'src', 'cli', 'main.js'));
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return child(args[1]!, args[2]!);
   const baseAt = args.indexOf('--baseline');
   const baseline = baseAt >= 0 ? args[baseAt + 1] : undefined;
-  if (baseline !== undefined && !existsSync(join(baseline, 'dist', 'src', 'cli', 'main.js'))) {
-    throw new Error(`bench:startup: --baseline ${baseline} has no dist/src/cli/main.js (run npm run build there)`);
+  if (baseline !== undefined && !existsSync(cliOf(baseline))) {
+    throw new Error(`bench:startup: --baseline ${baseline} has no ${cliOf(baseline)} (run npm run build there)`);
   }
   const runsAt = args.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 7;
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
   try {
     const env = { ...process.env, VED_SESSION_CACHE: cacheDir };
     // As the ved command starts node (its #! line).
-    const cli = ['--single-threaded-gc', join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'ocr', image, '--layout', 'none'];
+    const cli = ['--single-threaded-gc', cliOf(ROOT), 'ocr', image, '--layout', 'none'];
     const cold = timeProcess(process.execPath, cli, env);
     console.log(`\nbundled model as a process: ved ocr ${image} --layout none → ${JSON.stringify(cold.stdout)}; first run (cache miss) ${f2(cold.seconds)} s`);
     if (tess.error || tess.status !== 0) {
@@ -175,7 +181,7 @@ async function main(): Promise<void> {
     const floor: number[] = [];
     // The encoder once, a step per character (the bundled tokenizer reads bytes) and one for the end.
     const floorArgs = ['--single-threaded-gc', join(dirname(SELF), 'startup_floor.js'), cacheDir, String(Buffer.byteLength(cold.stdout) + 1)];
-    const baseCli = baseline ? [cli[0]!, join(baseline, 'dist', 'src', 'cli', 'main.js'), ...cli.slice(2)] : null;
+    const baseCli = baseline ? [cli[0]!, cliOf(baseline), ...cli.slice(2)] : null;
     for (let i = 0; i < runs; i++) {
       ours.push(timeProcess(process.execPath, cli, env).seconds);
       theirs.push(timeProcess('tesseract', [image, 'stdout', '--psm', '7'], process.env).seconds);

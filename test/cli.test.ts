@@ -17,7 +17,8 @@ import { StreamPrinter } from '../src/cli/generate.js';
 import { trimRow } from '../src/generation/rows.js';
 import { tensorRows } from '../src/runtime/tensor.js';
 
-const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+// The command as installed: package.json's bin, the bundle scripts/build-cli.mjs writes.
+const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { ved: string } }).bin.ved);
 const HF = join(FIXTURES, 'hf');
 const IMAGES = join(HF, 'images');
 const IMG = (name: string) => join(IMAGES, name);

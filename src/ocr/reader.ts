@@ -6,6 +6,8 @@
 // The normalisation is what the bundled model was trained on (its training lines went through
 // lineCrops too), and it is here, not in the CLI, so that every caller gets it.
 
+import { join } from 'node:path';
+import { packageRoot } from '../env/package.js';
 import type { GenerateOptions, GenerationSettings } from '../generation/search.js';
 import { VisionEncoderDecoderModel, type InferenceDtype } from '../models/vision_encoder_decoder.js';
 import { RawImage, type ImageInput, type LoadImageOptions } from '../processing/image.js';
@@ -38,10 +40,11 @@ export interface ReadOptions extends GenerationOptions, LayoutOptions, LoadImage
 
 /** The folder (or URL) of the model bundled with this package, read when no model is named. */
 export function bundledOCRModel(): string {
-  // In Node this module is dist/src/ocr/reader.js; in a page it is inside the one-file bundle
+  // In Node this module is dist/src/ocr/reader.js or a chunk of the `ved` bundle (dist/cli/), so
+  // the package is found by its package.json; in a page it is inside the one-file bundle
   // dist/browser/vision-encoder-decoder.js, served over http(s) with the package's models/.
   const here = new URL(import.meta.url);
-  if (here.protocol === 'file:') return decodeURIComponent(new URL('../../../models/ved-ocr-small/', here).pathname);
+  if (here.protocol === 'file:') return join(packageRoot(), 'models', 'ved-ocr-small') + '/';
   return new URL('../../models/ved-ocr-small/', here).href;
 }
 
