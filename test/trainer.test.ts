@@ -397,6 +397,30 @@ test('gradient accumulation: 2 micro-batches of 1 = one batch of 2 (token-weight
   assert.ok(plainWorst > 1e-2, `an unweighted mean should differ (it did by ${plainWorst}): the test must be sensitive`);
 });
 
+test('gradient accumulation, bit for bit: one micro-batch is its own gradient; several are summed weighted by their tokens', async () => {
+  const model = tinyModel(6);
+  const trainer = new Trainer({ model, args: { output_dir: join(dir, 'accum-bits'), max_target_length: 32 }, train_dataset: trainSet, tokenizer, image_processor: imageProcessor });
+  // The same dropout seeds, so each micro-batch sees the same noise alone as in the pair.
+  const one = await trainer.accumulate_gradients(trainSet, [[0]], [11]);
+  const two = await trainer.accumulate_gradients(trainSet, [[1]], [12]);
+  const pair = await trainer.accumulate_gradients(trainSet, [[0], [1]], [11, 12]);
+  const w0 = one.num_tokens;
+  const w1 = two.num_tokens;
+  assert.equal(pair.num_tokens, w0 + w1);
+  let mismatches = 0;
+  for (const [name, g] of pair.grads) {
+    const got = g.data as Float32Array;
+    const u = one.grads.get(name)!.data as Float32Array;
+    const v = two.grads.get(name)!.data as Float32Array;
+    // float32 sums as the loop stores them: w0·u, then + w1·v, then / (w0 + w1).
+    for (let i = 0; i < got.length; i++) {
+      const want = Math.fround(Math.fround(Math.fround(w0 * u[i]!) + w1 * v[i]!) / (w0 + w1));
+      if (!Object.is(got[i], want)) mismatches++;
+    }
+  }
+  assert.equal(mismatches, 0);
+});
+
 test('save_total_limit keeps the best checkpoint; load_best_model_at_end loads it', async () => {
   const base: TrainingArguments = {
     output_dir: '', max_steps: 8, per_device_train_batch_size: 3, learning_rate: 3e-3, eval_steps: 2, save_steps: 2, save_total_limit: 1,

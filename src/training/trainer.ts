@@ -207,8 +207,11 @@ export class Trainer {
    * micro-batch) reseed the model's dropout before each.
    */
   async accumulate_gradients(dataset: ImageTextDataset, micro_batches: readonly (readonly number[])[], dropout_seeds?: readonly number[]): Promise<{ loss: number; grads: Map<string, Tensor>; num_tokens: number; num_samples: number; ctc_loss_sum: number; ctc_examples: number }> {
-    const sums = new Map<string, Float32Array>();
-    const dims = new Map<string, number[]>();
+    // The first micro-batch's gradient arrays become the sums (scaled in place), so no step
+    // allocates and zeroes a second copy of every weight.
+    const sums = new Map<string, Tensor>();
+    let only: Map<string, Tensor> | null = null;
+    let used = 0;
     let lossSum = 0;
     let tokens = 0;
     let samples = 0;
@@ -239,23 +242,41 @@ export class Trainer {
       lossSum += loss * w;
       tokens += w;
       samples += b.texts.length;
+      used++;
+      if (used === 1) {
+        only = grads;
+        continue;
+      }
+      if (only) {
+        // A second micro-batch: the first one's gradients, weighted by its tokens, start the sums.
+        const w0 = tokens - w;
+        for (const [name, g] of only) {
+          const d = g.data as Float32Array;
+          for (let i = 0; i < d.length; i++) d[i] = w0 * d[i]!;
+          sums.set(name, g);
+        }
+        only = null;
+      }
       for (const [name, g] of grads) {
         const d = g.data as Float32Array;
-        let acc = sums.get(name);
+        const acc = sums.get(name);
         if (!acc) {
-          acc = new Float32Array(d.length);
-          sums.set(name, acc);
-          dims.set(name, [...g.dims]);
+          for (let i = 0; i < d.length; i++) d[i] = w * d[i]!;
+          sums.set(name, g);
+          continue;
         }
-        for (let i = 0; i < d.length; i++) acc[i] = acc[i]! + w * d[i]!;
+        const a = acc.data as Float32Array;
+        for (let i = 0; i < d.length; i++) a[i] = a[i]! + w * d[i]!;
       }
     }
-    const grads = new Map<string, Tensor>();
-    for (const [name, acc] of sums) {
-      if (tokens > 0) for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! / tokens;
-      grads.set(name, new Tensor('float32', acc, dims.get(name)!));
+    // One micro-batch: its gradient is already the step's (the gradient of its mean token loss);
+    // weighting it by its tokens and dividing again would cost two passes over every weight.
+    if (only) return { loss: lossSum / tokens, grads: only, num_tokens: tokens, num_samples: samples, ctc_loss_sum: ctcSum, ctc_examples: ctcExamples };
+    for (const g of sums.values()) {
+      const a = g.data as Float32Array;
+      if (tokens > 0) for (let i = 0; i < a.length; i++) a[i] = a[i]! / tokens;
     }
-    return { loss: tokens > 0 ? lossSum / tokens : NaN, grads, num_tokens: tokens, num_samples: samples, ctc_loss_sum: ctcSum, ctc_examples: ctcExamples };
+    return { loss: tokens > 0 ? lossSum / tokens : NaN, grads: sums, num_tokens: tokens, num_samples: samples, ctc_loss_sum: ctcSum, ctc_examples: ctcExamples };
   }
 
   /** Labels are cut to max_target_length, and to the decoder's position limit. */
