@@ -47,5 +47,4 @@ async function floorChild(cacheDir: string, steps: number): Promise<void> {
   }
 }
 
-
 await floorChild(process.argv[2]!, Number(process.argv[3]));

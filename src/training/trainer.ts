@@ -127,6 +127,21 @@ class StopEvaluation extends Error {}
 // ---------------------------------------------------------------------------------------------
 // Trainer
 
+/** sums[name] += w · grads[name]; a name new to the sums takes the gradient's own array, scaled in place. */
+function addWeighted(sums: Map<string, Tensor>, grads: Map<string, Tensor>, w: number): void {
+  for (const [name, g] of grads) {
+    const d = g.data as Float32Array;
+    const acc = sums.get(name);
+    if (acc) {
+      const a = acc.data as Float32Array;
+      for (let i = 0; i < d.length; i++) a[i] = a[i]! + w * d[i]!;
+    } else {
+      for (let i = 0; i < d.length; i++) d[i] = w * d[i]!;
+      sums.set(name, g);
+    }
+  }
+}
+
 export class Trainer {
   readonly model: VisionEncoderDecoderModel;
   readonly args: ResolvedTrainingArguments;
@@ -207,11 +222,11 @@ export class Trainer {
    * micro-batch) reseed the model's dropout before each.
    */
   async accumulate_gradients(dataset: ImageTextDataset, micro_batches: readonly (readonly number[])[], dropout_seeds?: readonly number[]): Promise<{ loss: number; grads: Map<string, Tensor>; num_tokens: number; num_samples: number; ctc_loss_sum: number; ctc_examples: number }> {
-    // The first micro-batch's gradient arrays become the sums (scaled in place), so no step
-    // allocates and zeroes a second copy of every weight.
+    // The first micro-batch's gradient waits: alone, it is the step's gradient as it is. With a
+    // second, both are added into sums weighted by their tokens, the first one's arrays becoming
+    // the sums (scaled in place), so no step allocates and zeroes a second copy of every weight.
     const sums = new Map<string, Tensor>();
-    let only: Map<string, Tensor> | null = null;
-    let used = 0;
+    let first: Map<string, Tensor> | null = null;
     let lossSum = 0;
     let tokens = 0;
     let samples = 0;
@@ -242,36 +257,20 @@ export class Trainer {
       lossSum += loss * w;
       tokens += w;
       samples += b.texts.length;
-      used++;
-      if (used === 1) {
-        only = grads;
+      // Micro-batches without labels were skipped, so only the first counted one has all the tokens.
+      if (tokens === w) {
+        first = grads;
         continue;
       }
-      if (only) {
-        // A second micro-batch: the first one's gradients, weighted by its tokens, start the sums.
-        const w0 = tokens - w;
-        for (const [name, g] of only) {
-          const d = g.data as Float32Array;
-          for (let i = 0; i < d.length; i++) d[i] = w0 * d[i]!;
-          sums.set(name, g);
-        }
-        only = null;
+      if (first) {
+        addWeighted(sums, first, tokens - w);
+        first = null;
       }
-      for (const [name, g] of grads) {
-        const d = g.data as Float32Array;
-        const acc = sums.get(name);
-        if (!acc) {
-          for (let i = 0; i < d.length; i++) d[i] = w * d[i]!;
-          sums.set(name, g);
-          continue;
-        }
-        const a = acc.data as Float32Array;
-        for (let i = 0; i < d.length; i++) a[i] = a[i]! + w * d[i]!;
-      }
+      addWeighted(sums, grads, w);
     }
     // One micro-batch: its gradient is already the step's (the gradient of its mean token loss);
     // weighting it by its tokens and dividing again would cost two passes over every weight.
-    if (only) return { loss: lossSum / tokens, grads: only, num_tokens: tokens, num_samples: samples, ctc_loss_sum: ctcSum, ctc_examples: ctcExamples };
+    if (first) return { loss: lossSum / tokens, grads: first, num_tokens: tokens, num_samples: samples, ctc_loss_sum: ctcSum, ctc_examples: ctcExamples };
     for (const g of sums.values()) {
       const a = g.data as Float32Array;
       if (tokens > 0) for (let i = 0; i < a.length; i++) a[i] = a[i]! / tokens;
