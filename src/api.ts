@@ -41,7 +41,7 @@ export {
 } from './processing/image_processors.js';
 export type { Backend, SizeDict, PreprocessOptions, FromPretrainedOptions as ImageProcessorFromPretrainedOptions } from './processing/image_processors.js';
 export { VisionEncoderDecoderModel, ParameterMap, shiftTokensRight } from './models/vision_encoder_decoder.js';
-export type { ForwardInputs, ForwardOutput, LayerCache, LoadingInfo, InferenceDtype, FromPretrainedOptions as ModelFromPretrainedOptions } from './models/vision_encoder_decoder.js';
+export type { EncoderAuxiliaryLoss, ForwardInputs, ForwardOutput, LayerCache, LoadingInfo, InferenceDtype, FromPretrainedOptions as ModelFromPretrainedOptions } from './models/vision_encoder_decoder.js';
 export { AdamW, defaultNoDecay } from './training/optim.js';
 export type { AdamWOptions, AdamWState } from './training/optim.js';
 export { Graph, Sym } from './graph/graph.js';

@@ -69,6 +69,23 @@ export interface ForwardOutput {
   encoder_attentions?: Tensor[];
 }
 
+/**
+ * A loss on the encoder's output, trained beside the decoder's cross-entropy in one gradient graph
+ * (compute_gradients): the Trainer's auxiliary CTC loss. Built once per session; `feeds` changes
+ * from call to call.
+ */
+export interface EncoderAuxiliaryLoss {
+  /** What build() makes, as part of the session's key (the same key must build the same graph). */
+  readonly key: string;
+  /**
+   * Add the loss to `graph`: a scalar added to the objective, the graph inputs that are its
+   * weights (their gradients are returned under these names) and any other outputs to return.
+   */
+  build(graph: Graph, encoder_last_hidden_state: Sym): { loss: Sym; weights: Record<string, Sym>; outputs?: Record<string, Sym> };
+  /** A value for every input build() declared. */
+  readonly feeds: Record<string, Tensor>;
+}
+
 export interface LoadingInfo {
   missing_keys: string[];
   unexpected_keys: string[];
@@ -480,38 +497,40 @@ export class VisionEncoderDecoderModel {
 
   /**
    * The mean token cross-entropy and d loss / d weight for every weight the loss depends on, by HF name.
-   * `encoder_hidden_grad` ([batch, tokens, hidden]) is an extra gradient arriving at the encoder's
-   * last hidden state from a loss computed outside the graph (the Trainer's auxiliary CTC loss):
-   * the weights' gradients are then those of loss + sum(encoder_last_hidden_state * encoder_hidden_grad).
+   * `auxiliary_loss` adds a loss on the encoder's last hidden state to the objective inside the
+   * same graph (the Trainer's CTC loss): its weights' gradients come back in `grads` under their
+   * names, its other outputs in `auxiliary_outputs`; `loss` stays the cross-entropy alone.
    */
-  async compute_gradients(inputs: { pixel_values: Tensor; labels: Tensor; decoder_input_ids?: Tensor; decoder_attention_mask?: Tensor; encoder_hidden_grad?: Tensor }): Promise<{ loss: number; grads: Map<string, Tensor> }> {
+  async compute_gradients(inputs: { pixel_values: Tensor; labels: Tensor; decoder_input_ids?: Tensor; decoder_attention_mask?: Tensor; auxiliary_loss?: EncoderAuxiliaryLoss }): Promise<{ loss: number; grads: Map<string, Tensor>; auxiliary_outputs: Record<string, Tensor> }> {
     if (!inputs.labels) throw new Error('compute_gradients: labels are required');
-    const { encoder_hidden_grad: extra, ...rest } = inputs;
+    const { auxiliary_loss: aux, ...rest } = inputs;
     const { sig, feeds, bound } = this.prepare(rest);
-    if (extra) feeds['encoder_hidden_grad'] = extra;
-    const key = `grad:${JSON.stringify(sig)}:${this.training ? 'train' : 'eval'}${extra ? ':encoder_hidden_grad' : ''}`;
-    const names: string[] = [];
+    const key = `grad:${JSON.stringify(sig)}:${this.training ? 'train' : 'eval'}${aux ? `:aux:${aux.key}` : ''}`;
     const cg = await this.sessions.get(key, async () => {
       const { graph, loss, outputs: fwd } = this.buildForward(sig, this.training);
-      const params = [...graph.params.entries()];
+      const params = [...graph.params.entries()].map(([name, p]) => [name, p.sym] as const);
       let objective = loss!;
-      if (extra) {
-        const h = fwd['encoder_last_hidden_state']!;
-        const seed = graph.input('encoder_hidden_grad', 'float32', ['batch', ...h.shape.slice(1)]);
-        objective = F.add(objective, F.reduceSum(F.mul(h, seed), [0, 1, 2], false));
-      }
-      const grads = grad(objective, params.map(([, p]) => p.sym));
       const outputs: Record<string, Sym> = { loss: loss! };
+      if (aux) {
+        const built = aux.build(graph, fwd['encoder_last_hidden_state']!);
+        objective = F.add(objective, built.loss);
+        params.push(...Object.entries(built.weights));
+        for (const [name, sym] of Object.entries(built.outputs ?? {})) outputs[`aux:${name}`] = sym;
+      }
+      const grads = grad(objective, params.map(([, sym]) => sym));
       params.forEach(([name], i) => {
         if (grads[i]) outputs[`grad:${name}`] = grads[i]!;
       });
       return CompiledGraph.create(graph, outputs, { label: 'VisionEncoderDecoderModel.compute_gradients' });
     });
-    for (const n of cg.outputNames) if (n.startsWith('grad:')) names.push(n);
-    const res = await cg.run({ ...feeds, ...this.paramFeeds(cg), ...this.noiseFeeds(cg, bound) });
+    const res = await cg.run({ ...feeds, ...this.paramFeeds(cg), ...this.noiseFeeds(cg, bound), ...aux?.feeds });
     const grads = new Map<string, Tensor>();
-    for (const n of names) grads.set(n.slice(5), res[n]!);
-    return { loss: res['loss']!.data[0] as number, grads };
+    const auxiliary_outputs: Record<string, Tensor> = {};
+    for (const n of cg.outputNames) {
+      if (n.startsWith('grad:')) grads.set(n.slice(5), res[n]!);
+      else if (n.startsWith('aux:')) auxiliary_outputs[n.slice(4)] = res[n]!;
+    }
+    return { loss: res['loss']!.data[0] as number, grads, auxiliary_outputs };
   }
 
   /** HF parameter names → weights (shared with the model: updating them in place changes the model). */

@@ -235,23 +235,15 @@ export class Trainer {
     for (let m = 0; m < micro_batches.length; m++) {
       const b = await this.prepareBatch(dataset, micro_batches[m]!);
       if (!b || b.num_tokens === 0) continue;
-      let aux: Awaited<ReturnType<CtcHead['lossAndGradients']>> | null = null;
-      if (this.ctc_head) {
-        // The head reads the encoder's output, so it runs first (in eval mode: no dropout noise
-        // drawn; the recipe's encoder has no dropout, so these are the states training sees).
-        const wasTraining = this.model.training;
-        this.model.eval();
-        const n = b.pixel_values.dims[0]!;
-        const start = BigInt((this.model.config as unknown as Record<string, number>).decoder_start_token_id!);
-        const { encoder_last_hidden_state } = await this.model.forward({ pixel_values: b.pixel_values, decoder_input_ids: new Tensor('int64', new BigInt64Array(n).fill(start), [n, 1]) });
-        this.model.train(wasTraining);
-        aux = await this.ctc_head.lossAndGradients(encoder_last_hidden_state, b.labels, this.args.ctc_weight / b.num_tokens);
-        ctcSum += aux.loss_sum;
-        ctcExamples += aux.examples;
-      }
+      // The CTC loss joins the same gradient graph, reading the encoder states the decoder reads.
+      const aux = this.ctc_head?.auxiliaryLoss(b.labels, this.args.ctc_weight / b.num_tokens);
       if (dropout_seeds) this.model.set_dropout_seed(dropout_seeds[m]!);
-      const { loss, grads } = await this.model.compute_gradients({ pixel_values: b.pixel_values, labels: b.labels, encoder_hidden_grad: aux?.encoder_hidden_grad });
-      if (aux) for (const [name, g] of aux.grads) grads.set(name, g);
+      const { loss, grads, auxiliary_outputs } = await this.model.compute_gradients({ pixel_values: b.pixel_values, labels: b.labels, auxiliary_loss: aux });
+      if (aux) {
+        const r = aux.result(auxiliary_outputs);
+        ctcSum += r.loss_sum;
+        ctcExamples += r.examples;
+      }
       if (!Number.isFinite(loss)) throw new Error(`training loss is ${loss} at micro-batch ${m} (examples ${micro_batches[m]!.join(', ')}); lower the learning rate or check the data`);
       const w = b.num_tokens;
       lossSum += loss * w;
