@@ -368,7 +368,7 @@ export class VisionEncoderDecoderModel {
       });
       const n = dims.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = this.dropoutRand();
+      this.dropoutRand.fill(data);
       feeds[s.name] = new Tensor('float32', data, dims);
     }
     return feeds;
