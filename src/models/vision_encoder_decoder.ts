@@ -1,7 +1,8 @@
 // VisionEncoderDecoderModel: any vision encoder joined to any text decoder by cross-attention,
 // as transformers' modeling_vision_encoder_decoder.py. The encoder and decoder are architecture
-// files (registry.ts); this file composes them, shifts labels into decoder inputs, computes the
-// loss and its gradients, loads and saves HF checkpoints, and drives generation.
+// files (registry.ts), composed into graphs by vision_encoder_decoder_graphs.ts; this file runs
+// them: it shifts labels into decoder inputs, computes the loss and its gradients, loads and
+// saves HF checkpoints, and drives generation.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,12 +17,11 @@ import { CompiledGraph, SessionCache } from '../runtime/session.js';
 import { DYNAMIC_INT8_MAX, type Int8Kernel, quantizeWeightsInt8 } from '../graph/quantize.js';
 import { Tensor } from '../runtime/tensor.js';
 import { float32ToFloat16, saveSafetensors } from '../weights/index.js';
-import type { DecoderArch, EncoderArch, KV } from './architectures.js';
 import { loadCheckpointWeights } from './checkpoint.js';
 import { kvCacheSession, SpareCache } from './kv_cache.js';
 import { AutoConfig, type PretrainedConfig, splitEncoderDecoderKwargs, VisionEncoderDecoderConfig } from './configuration.js';
-import { type AnyConfig, Ctx, ParamStore, normal, uniformSampler } from './modeling_utils.js';
-import { DECODERS, ENCODERS } from './registry.js';
+import { type AnyConfig, Ctx, ParamStore, uniformSampler } from './modeling_utils.js';
+import { archs, buildForward, buildModel, cacheShape, encoderGenerationGraph, hasEncToDecProj, imageSize, type Signature, stepGenerationGraph } from './vision_encoder_decoder_graphs.js';
 
 /**
  * The model's weights by HF name, shared with the model. `changed()` tells the model they were
@@ -113,16 +113,6 @@ const FORWARD_KEYS = new Set([
   'past_key_values', 'use_cache', 'output_attentions', 'output_hidden_states',
 ]);
 
-function archs(config: VisionEncoderDecoderConfig): { encoder: EncoderArch; decoder: DecoderArch } {
-  const et = config.encoder.model_type;
-  const dt = config.decoder.model_type;
-  const encoder = ENCODERS[et];
-  const decoder = DECODERS[dt];
-  if (!encoder) throw new Error(`encoder model_type '${et}' is not supported; supported encoders: ${Object.keys(ENCODERS).join(', ')}`);
-  if (!decoder) throw new Error(`decoder model_type '${dt}' is not supported; supported decoders: ${Object.keys(DECODERS).join(', ')}`);
-  return { encoder, decoder };
-}
-
 function int64(t: Tensor, what: string): BigInt64Array {
   if (t.type !== 'int64') throw new Error(`${what} must be an int64 Tensor, got ${t.type}`);
   return t.data as BigInt64Array;
@@ -151,19 +141,6 @@ export function shiftTokensRight(labels: Tensor, pad_token_id: number | null | u
     }
   }
   return new Tensor('int64', out, [B, L]);
-}
-
-/** What a graph is built for; one compiled session per distinct signature. */
-interface Signature {
-  /** 'pixels': run the encoder; 'states': encoder states are fed. */
-  encoder: 'pixels' | 'states';
-  decoder: 'ids' | 'embeds';
-  mask: boolean;
-  labels: boolean;
-  past: boolean;
-  use_cache: boolean;
-  hidden: boolean;
-  attentions: boolean;
 }
 
 export class VisionEncoderDecoderModel {
@@ -206,144 +183,21 @@ export class VisionEncoderDecoderModel {
     const enc = this.config.encoder;
     const pixels = g.input('pixel_values', 'float32', ['batch', enc.num_channels as number ?? 3, ...imageSize(enc)]);
     const ids = g.input('decoder_input_ids', 'int64', ['batch', 'dec_seq']);
-    this.buildModel(ctx, { pixel_values: pixels, decoder_input_ids: ids });
+    buildModel(this.config, ctx, { pixel_values: pixels, decoder_input_ids: ids });
   }
-
-  // ------------------------------------------------------------------------------------------
-  // The model as a graph
 
   /** Does Python build enc_to_dec_proj for this config? */
   get hasEncToDecProj(): boolean {
-    const d = this.config.decoder as AnyConfig;
-    return this.config.encoder.hidden_size !== d.hidden_size && (d.cross_attention_hidden_size === null || d.cross_attention_hidden_size === undefined);
-  }
-
-  /** The encoder states the decoder attends to, [B, S, cross hidden]. */
-  private encode(ctx: Ctx, pixel_values: Sym, opts: { hidden?: boolean; attentions?: boolean } = {}) {
-    const { encoder } = archs(this.config);
-    const out = encoder.forward(ctx.scope('encoder'), this.config.encoder as AnyConfig, pixel_values, {
-      output_hidden_states: opts.hidden,
-      output_attentions: opts.attentions,
-    });
-    return { ...out, projected: this.project(ctx, out.last_hidden_state) };
-  }
-
-  private project(ctx: Ctx, states: Sym): Sym {
-    if (!this.hasEncToDecProj) return states;
-    const d = this.config.decoder as AnyConfig;
-    return ctx.linear('enc_to_dec_proj', states, this.config.encoder.hidden_size as number, d.hidden_size as number, {
-      std: (d.initializer_range as number | undefined) ?? 0.02,
-      init: normal((d.initializer_range as number | undefined) ?? 0.02),
-    });
-  }
-
-  private buildModel(
-    ctx: Ctx,
-    x: {
-      pixel_values?: Sym;
-      encoder_states?: Sym;
-      decoder_input_ids?: Sym;
-      decoder_inputs_embeds?: Sym;
-      decoder_attention_mask?: Sym;
-      past?: KV[];
-      cross?: KV[];
-      hidden?: boolean;
-      attentions?: boolean;
-    },
-  ) {
-    const { decoder } = archs(this.config);
-    let enc: ReturnType<VisionEncoderDecoderModel['encode']> | null = null;
-    let states: Sym | null = null;
-    if (x.pixel_values) {
-      enc = this.encode(ctx, x.pixel_values, { hidden: x.hidden, attentions: x.attentions });
-      states = enc.projected;
-    } else if (x.encoder_states) states = this.project(ctx, x.encoder_states);
-    const dec = decoder.forward(ctx.scope('decoder'), this.config.decoder as AnyConfig, {
-      input_ids: x.decoder_input_ids ?? null,
-      inputs_embeds: x.decoder_inputs_embeds ?? null,
-      attention_mask: x.decoder_attention_mask ?? null,
-      encoder_hidden_states: x.cross ? null : states,
-      cross: x.cross ?? null,
-      past: x.past ?? null,
-      output_hidden_states: x.hidden,
-      output_attentions: x.attentions,
-    });
-    return { enc, dec, states };
-  }
-
-  private cacheShape() {
-    return archs(this.config).decoder.cacheShape(this.config.decoder as AnyConfig);
+    return hasEncToDecProj(this.config);
   }
 
   /** Build (once per signature) the forward graph and its session. */
   private forwardGraph(sig: Signature): Promise<CompiledGraph> {
     const key = `forward:${JSON.stringify(sig)}:${this.training ? 'train' : 'eval'}`;
     return this.sessions.get(key, async () => {
-      const { graph, outputs } = this.buildForward(sig);
+      const { graph, outputs } = buildForward(this.config, this.store, sig, this.training);
       return CompiledGraph.create(graph, outputs, { label: 'VisionEncoderDecoderModel.forward' });
     });
-  }
-
-  private buildForward(sig: Signature, training = this.training) {
-    const g = new Graph({ paramMode: 'input', training });
-    const ctx = new Ctx(g, this.store);
-    const enc = this.config.encoder;
-    const dec = this.config.decoder as AnyConfig;
-    const cs = this.cacheShape();
-    const pixel_values = sig.encoder === 'pixels' ? g.input('pixel_values', 'float32', ['batch', (enc.num_channels as number) ?? 3, ...imageSize(enc)]) : undefined;
-    const encoder_states = sig.encoder === 'states' ? g.input('encoder_outputs', 'float32', ['batch', 'enc_seq', enc.hidden_size as number]) : undefined;
-    const decoder_input_ids = sig.decoder === 'ids' ? g.input('decoder_input_ids', 'int64', ['batch', 'dec_seq']) : undefined;
-    const decoder_inputs_embeds = sig.decoder === 'embeds' ? g.input('decoder_inputs_embeds', 'float32', ['batch', 'dec_seq', dec.hidden_size as number]) : undefined;
-    const decoder_attention_mask = sig.mask ? g.input('decoder_attention_mask', 'int64', ['batch', 'mask_seq']) : undefined;
-    let past: KV[] | undefined;
-    let cross: KV[] | undefined;
-    if (sig.past) {
-      past = [];
-      cross = [];
-      for (let i = 0; i < cs.layers; i++) {
-        past.push({ key: g.input(`past.${i}.self.key`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]), value: g.input(`past.${i}.self.value`, 'float32', ['batch', cs.heads, 'past', cs.head_dim]) });
-        cross.push({ key: g.input(`past.${i}.cross.key`, 'float32', ['batch', cs.heads, 'enc_seq', cs.head_dim]), value: g.input(`past.${i}.cross.value`, 'float32', ['batch', cs.heads, 'enc_seq', cs.head_dim]) });
-      }
-    }
-    const { enc: encOut, dec: decOut, states } = this.buildModel(ctx, {
-      pixel_values,
-      encoder_states,
-      decoder_input_ids,
-      decoder_inputs_embeds,
-      decoder_attention_mask,
-      past,
-      cross,
-      hidden: sig.hidden,
-      attentions: sig.attentions,
-    });
-    const outputs: Record<string, Sym> = { logits: decOut.logits };
-    if (encOut) outputs['encoder_last_hidden_state'] = encOut.last_hidden_state;
-    let loss: Sym | null = null;
-    if (sig.labels) {
-      const labels = g.input('labels', 'int64', ['batch', 'dec_seq']);
-      const V = dec.vocab_size as number;
-      loss = F.crossEntropy(F.reshape(decOut.logits, [-1, V]), F.reshape(labels, [-1]));
-      outputs['loss'] = loss;
-    }
-    if (sig.use_cache) {
-      const crossKV = cross ?? archs(this.config).decoder.crossKV(ctx.scope('decoder'), dec, states!);
-      decOut.present.forEach((kv, i) => {
-        outputs[`present.${i}.self.key`] = kv.key;
-        outputs[`present.${i}.self.value`] = kv.value;
-        outputs[`present.${i}.cross.key`] = crossKV[i]!.key;
-        outputs[`present.${i}.cross.value`] = crossKV[i]!.value;
-      });
-    }
-    if (sig.hidden) {
-      decOut.hidden_states?.forEach((s, i) => (outputs[`decoder_hidden_states.${i}`] = s));
-      encOut?.hidden_states?.forEach((s, i) => (outputs[`encoder_hidden_states.${i}`] = s));
-    }
-    if (sig.attentions) {
-      decOut.attentions?.forEach((s, i) => (outputs[`decoder_attentions.${i}`] = s));
-      decOut.cross_attentions?.forEach((s, i) => (outputs[`cross_attentions.${i}`] = s));
-      encOut?.attentions?.forEach((s, i) => (outputs[`encoder_attentions.${i}`] = s));
-    }
-    return { graph: g, outputs, loss, ctx };
   }
 
   private paramFeeds(graph: CompiledGraph): Record<string, Tensor> {
@@ -428,7 +282,7 @@ export class VisionEncoderDecoderModel {
     }
     const past = inputs.past_key_values;
     if (past) {
-      if (past.length !== this.cacheShape().layers) throw new Error(`past_key_values has ${past.length} layers; the decoder has ${this.cacheShape().layers}`);
+      if (past.length !== cacheShape(this.config).layers) throw new Error(`past_key_values has ${past.length} layers; the decoder has ${cacheShape(this.config).layers}`);
       past.forEach((l, i) => {
         feeds[`past.${i}.self.key`] = l.self.key;
         feeds[`past.${i}.self.value`] = l.self.value;
@@ -507,7 +361,7 @@ export class VisionEncoderDecoderModel {
     const { sig, feeds, bound } = this.prepare(rest);
     const key = `grad:${JSON.stringify(sig)}:${this.training ? 'train' : 'eval'}${aux ? `:aux:${aux.key}` : ''}`;
     const cg = await this.sessions.get(key, async () => {
-      const { graph, loss, outputs: fwd } = this.buildForward(sig, this.training);
+      const { graph, loss, outputs: fwd } = buildForward(this.config, this.store, sig, this.training);
       const params = [...graph.params.entries()].map(([name, p]) => [name, p.sym] as const);
       let objective = loss!;
       const outputs: Record<string, Sym> = { loss: loss! };
@@ -722,62 +576,20 @@ export class VisionEncoderDecoderModel {
     });
   }
 
-  /** The encoder graph: pixel_values → each decoder layer's cross-attention K/V. */
+  /** Generation's encoder session (vision_encoder_decoder_graphs.ts). */
   private encoderSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:encoder', async () => {
-      const g = new Graph({ paramMode: 'initializer' });
-      const ctx = new Ctx(g, this.store);
-      const enc = this.config.encoder;
-      const pixels = g.input('pixel_values', 'float32', ['batch', (enc.num_channels as number) ?? 3, ...imageSize(enc)]);
-      const { projected } = this.encode(ctx, pixels);
-      const kv = archs(this.config).decoder.crossKV(ctx.scope('decoder'), this.config.decoder as AnyConfig, projected);
-      const outputs: Record<string, Sym> = {};
-      kv.forEach((l, i) => {
-        outputs[`cross.${i}.key`] = l.key;
-        outputs[`cross.${i}.value`] = l.value;
-      });
-      return this.compileForGeneration(g, outputs, 'encoder');
+      const { graph, outputs } = encoderGenerationGraph(this.config, this.store);
+      return this.compileForGeneration(graph, outputs, 'encoder');
     });
   }
 
-  /**
-   * The decoder step graph: new tokens + self-attention cache + cross K/V → logits of the new
-   * position + the new position's self-attention K/V. The cache is position-major, one entry
-   * [heads, head_dim] per (position, slot), and row r's past is entries past_idx[r, 0..past-1]:
-   * ORT gathers each row's past (beams that traded places or left included) into the attention's
-   * input. Only the new entries leave ORT: handing the whole grown cache back to JavaScript every
-   * step, as new arrays, cost more than the step's own arithmetic.
-   */
+  /** Generation's decoder step session (vision_encoder_decoder_graphs.ts). */
   private stepSession(): Promise<CompiledGraph> {
     return this.sessions.get('gen:step', async () => {
-      const g = new Graph({ paramMode: 'initializer' });
-      const ctx = new Ctx(g, this.store);
-      const cs = this.cacheShape();
-      // One new token per row a step (the prompt is the start token): the new position's logits
-      // are the output as they are, with no slice of them (a copy: 1.4 ms of a 4-row step).
-      const ids = g.input('input_ids', 'int64', ['batch', 1]);
-      const pastIdx = g.input('past_idx', 'int32', ['batch', 'past']);
-      const past: KV[] = [];
-      const cross: KV[] = [];
-      // [entries, heads, head_dim] → [batch, past, heads, head_dim] → [batch, heads, past, head_dim]
-      const cached = (name: string) => F.transpose(F.gather(g.input(name, 'float32', ['cache_entries', cs.heads, cs.head_dim]), pastIdx, 0), [0, 2, 1, 3]);
-      for (let i = 0; i < cs.layers; i++) {
-        past.push({ key: cached(`cache.${i}.key`), value: cached(`cache.${i}.value`) });
-        // One row of cross-attention K/V per image, however many beams or sequences each image has.
-        cross.push({ key: g.input(`cross.${i}.key`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]), value: g.input(`cross.${i}.value`, 'float32', ['images', cs.heads, 'enc_seq', cs.head_dim]) });
-      }
-      const out = archs(this.config).decoder.forward(ctx.scope('decoder'), this.config.decoder as AnyConfig, { input_ids: ids, past, cross });
-      const V = (this.config.decoder as AnyConfig).vocab_size as number;
-      const last = F.reshape(out.logits, [-1, V]);
-      // Beam search asks for log_softmax too: ORT's vectorised kernel costs a fraction of the
-      // JavaScript loop over rows × vocab.
-      const outputs: Record<string, Sym> = { logits: last, log_probs: F.logSoftmax(last, -1) };
-      out.present.forEach((kv, i) => {
-        outputs[`new.${i}.key`] = F.slice(kv.key, [-1], [F.END], [2]);
-        outputs[`new.${i}.value`] = F.slice(kv.value, [-1], [F.END], [2]);
-      });
+      const { graph, outputs } = stepGenerationGraph(this.config, this.store);
       // A step multiplies a few rows by each weight: the blockwise int8 kernel is the faster there.
-      return this.compileForGeneration(g, outputs, 'decoder step', 'blockwise');
+      return this.compileForGeneration(graph, outputs, 'decoder step', 'blockwise');
     });
   }
 
@@ -797,7 +609,7 @@ export class VisionEncoderDecoderModel {
     // second copy here (training, forward() and saving read them back when they need them).
     this.store.release();
     const encOut = await encoder.run({ pixel_values });
-    const cs = this.cacheShape();
+    const cs = cacheShape(this.config);
     const rows = pixel_values.dims[0]!;
     const cross: Tensor[] = [];
     for (let i = 0; i < cs.layers; i++) cross.push(encOut[`cross.${i}.key`]!, encOut[`cross.${i}.value`]!);
@@ -831,10 +643,4 @@ export class VisionEncoderDecoderModel {
       session.dispose?.();
     }
   }
-}
-
-function imageSize(enc: PretrainedConfig): [number, number] {
-  const s = enc.image_size as number | number[] | undefined;
-  if (s === undefined) throw new Error(`encoder config (${enc.model_type}) has no image_size`);
-  return Array.isArray(s) ? [s[0]!, s[1]!] : [s, s];
 }
