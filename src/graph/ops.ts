@@ -696,8 +696,11 @@ NON_DIFFERENTIABLE.add('ConvTranspose');
 export function dropout(x: Sym, p: number, noise?: Sym): Sym {
   if (!x.graph.training || p === 0) return x;
   if (!noise) throw new Error('dropout: a training graph needs a noise input');
-  const keep = greaterOrEqual(noise, p);
-  return mul(where(keep, x, 0), 1 / (1 - p));
+  // x times a mask of 0 and 1 / (1 - p): the same values as Where(keep, x, 0) scaled (up to
+  // the sign of a dropped zero), and a Mul's gradient; ORT's Where over a [32, 40, 192] tensor
+  // took 0.5 ms, a Mul 0.09 ms.
+  const mask = mul(cast(greaterOrEqual(noise, p), x.dtype), 1 / (1 - p));
+  return mul(x, mask);
 }
 
 // ---------------------------------------------------------------------------------------------
