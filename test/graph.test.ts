@@ -164,8 +164,23 @@ test('layer norm, conv patches, dropout with fed noise', async () => {
   await checkGrad(['Mul'], { x: randn([3, 4]) }, ({ x }, g) => F.dropout(x!, 0.25, g.constant(noise)), { training: true });
 });
 
+test('gelu: the training graph\'s fused kernel computes what the written-out inference form does', async () => {
+  const x = randn([3, 50], 3);
+  const values = async (training: boolean) => {
+    const g = new Graph({ paramMode: 'input', training });
+    const y = F.gelu(g.input('x', 'float32', [3, 50]));
+    assert.equal(y.node!.op, training ? 'Gelu' : 'Mul');
+    return (await (await CompiledGraph.create(g, { y }, { optimization: 'disabled' })).run({ x }))['y']!.data as Float32Array;
+  };
+  const fused = await values(true);
+  const written = await values(false);
+  fused.forEach((v, i) => assert.ok(Math.abs(v - written[i]!) <= 1e-6 * Math.max(1, Math.abs(v)), `gelu(${x.data[i]}): ${v} vs ${written[i]}`));
+});
+
 test('composites: gelu, gelu_new, cross-entropy with ignored labels', async () => {
   await checkGrad(['Erf'], { x: randn([4, 5], 2) }, ({ x }) => F.gelu(x!));
+  // In training graphs GELU is ORT's fused kernel with a gradient rule of its own.
+  await checkGrad(['Gelu'], { x: randn([4, 5], 2) }, ({ x }) => F.gelu(x!), { training: true });
   await checkGrad(['Tanh', 'Pow'], { x: randn([4, 5], 2) }, ({ x }) => F.geluNew(x!));
   await checkGrad(['LogSoftmax', 'GatherElements'], { x: randn([5, 7], 2) }, ({ x }, g) => {
     const labels = g.constant(new Tensor('int64', [3, -100, 0, 6, -100], [5]));
