@@ -122,9 +122,9 @@ export class CtcHead {
     // Row r of the predecessors holds state s - r, read from the states padded with two NEG in front.
     const predecessors = new BigInt64Array(3 * S);
     for (let r = 0; r < 3; r++) for (let s = 0; s < S; s++) predecessors[r * S + s] = BigInt(s + 2 - r);
+    // A path starts in the first blank or the first character (S is 3 or more).
     const start = new Float32Array(S).fill(NEG);
-    start[0] = 0;
-    if (S > 1) start[1] = 0;
+    start[0] = start[1] = 0;
     return {
       key: `ctc:${grid.join('x')}:${this.options.prefix_tokens}:${C}:${this.options.hidden_size}`,
       build: (graph, h) => this.buildLoss(graph, h),
