@@ -542,20 +542,25 @@ function torchWeights(inSize: number, outSize: number, interpSize: number, filte
 
 function torchPass(src: PixelData, outW: number, outH: number, horizontal: boolean, w: ReturnType<typeof torchWeights>): Uint8Array {
   const { data, width, channels: ch } = src;
+  const { bounds, k, ksize, precision } = w;
   const out = new Uint8Array(outW * outH * ch);
-  const half = 1 << (w.precision - 1);
+  const half = 1 << (precision - 1);
+  // A tap's step in data: the next pixel of the row, or the same pixel of the next row. Walking
+  // by it keeps the direction test and the index arithmetic out of the innermost loop.
+  const step = horizontal ? ch : width * ch;
   for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {
       const o = horizontal ? x : y;
-      const min = w.bounds[o * 2]!;
-      const n = w.bounds[o * 2 + 1]!;
-      const koff = o * w.ksize;
+      const min = bounds[o * 2]!;
+      const n = bounds[o * 2 + 1]!;
+      const koff = o * ksize;
+      const first = horizontal ? (y * width + min) * ch : (min * width + x) * ch;
+      const at = (y * outW + x) * ch;
       for (let b = 0; b < ch; b++) {
         let ss = half;
-        if (horizontal) for (let i = 0; i < n; i++) ss += data[(y * width + min + i) * ch + b]! * w.k[koff + i]!;
-        else for (let i = 0; i < n; i++) ss += data[((min + i) * width + x) * ch + b]! * w.k[koff + i]!;
-        const v = ss >> w.precision;
-        out[(y * outW + x) * ch + b] = v < 0 ? 0 : v > 255 ? 255 : v;
+        for (let i = 0, p = first + b; i < n; i++, p += step) ss += data[p]! * k[koff + i]!;
+        const v = ss >> precision;
+        out[at + b] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
   }
