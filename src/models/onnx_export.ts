@@ -21,8 +21,8 @@ import { Graph, type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import type { KV } from './architectures.js';
 import { type AnyConfig, Ctx, normal } from './modeling_utils.js';
-import { DECODERS, ENCODERS } from './registry.js';
 import type { VisionEncoderDecoderModel } from './vision_encoder_decoder.js';
+import { archs, pixelShape } from './vision_encoder_decoder_graphs.js';
 
 /** Decoder model_types that transformers.js (getNormalizedConfig) treats as seq2seq decoders. */
 const SEQ2SEQ_CACHE = new Set(['bart', 'mbart', 'trocr']);
@@ -51,13 +51,7 @@ export function transformersJsCaveat(model: VisionEncoderDecoderModel): string |
 }
 
 function parts(model: VisionEncoderDecoderModel) {
-  const et = model.config.encoder.model_type as string;
-  const dt = model.config.decoder.model_type as string;
-  const encoder = ENCODERS[et];
-  const decoder = DECODERS[dt];
-  if (!encoder) throw new Error(`export: encoder model_type '${et}' is not supported`);
-  if (!decoder) throw new Error(`export: decoder model_type '${dt}' is not supported`);
-  return { encoder, decoder, encCfg: model.config.encoder as AnyConfig, decCfg: model.config.decoder as AnyConfig };
+  return { ...archs(model.config), encCfg: model.config.encoder as AnyConfig, decCfg: model.config.decoder as AnyConfig };
 }
 
 /** A weight the model already holds: export must never draw a fresh one. */
@@ -65,18 +59,12 @@ function checkHeld(model: VisionEncoderDecoderModel, names: string[]): void {
   for (const n of names) if (!model.store.tensors.has(n)) throw new Error(`export: the model has no weight '${n}'`);
 }
 
-function imageSize(enc: AnyConfig): [number, number] {
-  const s = enc.image_size as number | number[] | undefined;
-  if (s === undefined) throw new Error(`export: encoder config (${enc.model_type}) has no image_size`);
-  return Array.isArray(s) ? [s[0]!, s[1]!] : [s, s];
-}
-
 /** encoder_model.onnx: pixel_values [batch_size, C, H, W] → last_hidden_state [batch_size, S, hidden]. */
 export function encoderGraph(model: VisionEncoderDecoderModel): ExportedGraph {
   const { encoder, encCfg } = parts(model);
   const g = new Graph({ paramMode: 'initializer' });
   const ctx = new Ctx(g, model.store);
-  const pixels = g.input('pixel_values', 'float32', ['batch_size', (encCfg.num_channels as number | undefined) ?? 3, ...imageSize(encCfg)]);
+  const pixels = g.input('pixel_values', 'float32', ['batch_size', ...pixelShape(model.config.encoder)]);
   const out = encoder.forward(ctx.scope('encoder'), encCfg, pixels);
   return { graph: g, outputs: { last_hidden_state: out.last_hidden_state } };
 }

@@ -21,7 +21,7 @@ import { loadCheckpointWeights } from './checkpoint.js';
 import { kvCacheSession, SpareCache } from './kv_cache.js';
 import { AutoConfig, type PretrainedConfig, splitEncoderDecoderKwargs, VisionEncoderDecoderConfig } from './configuration.js';
 import { type AnyConfig, Ctx, ParamStore, uniformSampler } from './modeling_utils.js';
-import { archs, buildForward, buildModel, cacheShape, encoderGenerationGraph, hasEncToDecProj, imageSize, type Signature, stepGenerationGraph } from './vision_encoder_decoder_graphs.js';
+import { archs, buildForward, buildModel, cacheShape, encoderGenerationGraph, hasEncToDecProj, pixelShape, type Signature, stepGenerationGraph } from './vision_encoder_decoder_graphs.js';
 
 /**
  * The model's weights by HF name, shared with the model. `changed()` tells the model they were
@@ -180,8 +180,7 @@ export class VisionEncoderDecoderModel {
   private declare(): void {
     const g = new Graph({ paramMode: 'input' });
     const ctx = new Ctx(g, this.store);
-    const enc = this.config.encoder;
-    const pixels = g.input('pixel_values', 'float32', ['batch', enc.num_channels as number ?? 3, ...imageSize(enc)]);
+    const pixels = g.input('pixel_values', 'float32', ['batch', ...pixelShape(this.config.encoder)]);
     const ids = g.input('decoder_input_ids', 'int64', ['batch', 'dec_seq']);
     buildModel(this.config, ctx, { pixel_values: pixels, decoder_input_ids: ids });
   }
@@ -308,7 +307,7 @@ export class VisionEncoderDecoderModel {
 
   private checkPixels(t: Tensor): void {
     const enc = this.config.encoder;
-    const want = [(enc.num_channels as number) ?? 3, ...imageSize(enc)];
+    const want = pixelShape(enc);
     if (t.type !== 'float32' || t.dims.length !== 4 || t.dims.slice(1).some((d, i) => d !== want[i])) {
       throw new Error(`pixel_values must be float32 [batch, ${want.join(', ')}] for this encoder (image_size ${JSON.stringify(enc.image_size)}), got ${t.type} [${t.dims.join(', ')}]`);
     }

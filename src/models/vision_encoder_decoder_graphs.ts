@@ -21,10 +21,15 @@ export function archs(config: VisionEncoderDecoderConfig): { encoder: EncoderArc
   return { encoder, decoder };
 }
 
-export function imageSize(enc: PretrainedConfig): [number, number] {
+function imageSize(enc: PretrainedConfig): [number, number] {
   const s = enc.image_size as number | number[] | undefined;
   if (s === undefined) throw new Error(`encoder config (${enc.model_type}) has no image_size`);
   return Array.isArray(s) ? [s[0]!, s[1]!] : [s, s];
+}
+
+/** pixel_values' shape after the batch axis: [channels, height, width]. */
+export function pixelShape(enc: PretrainedConfig): [number, number, number] {
+  return [(enc.num_channels as number | undefined) ?? 3, ...imageSize(enc)];
 }
 
 /** The decoder's self-attention cache: layers, heads, head_dim. */
@@ -113,7 +118,7 @@ export function buildForward(config: VisionEncoderDecoderConfig, store: ParamSto
   const enc = config.encoder;
   const dec = config.decoder as AnyConfig;
   const cs = cacheShape(config);
-  const pixel_values = sig.encoder === 'pixels' ? g.input('pixel_values', 'float32', ['batch', (enc.num_channels as number) ?? 3, ...imageSize(enc)]) : undefined;
+  const pixel_values = sig.encoder === 'pixels' ? g.input('pixel_values', 'float32', ['batch', ...pixelShape(enc)]) : undefined;
   const encoder_states = sig.encoder === 'states' ? g.input('encoder_outputs', 'float32', ['batch', 'enc_seq', enc.hidden_size as number]) : undefined;
   const decoder_input_ids = sig.decoder === 'ids' ? g.input('decoder_input_ids', 'int64', ['batch', 'dec_seq']) : undefined;
   const decoder_inputs_embeds = sig.decoder === 'embeds' ? g.input('decoder_inputs_embeds', 'float32', ['batch', 'dec_seq', dec.hidden_size as number]) : undefined;
@@ -174,7 +179,7 @@ export function encoderGenerationGraph(config: VisionEncoderDecoderConfig, store
   const g = new Graph({ paramMode: 'initializer' });
   const ctx = new Ctx(g, store);
   const enc = config.encoder;
-  const pixels = g.input('pixel_values', 'float32', ['batch', (enc.num_channels as number) ?? 3, ...imageSize(enc)]);
+  const pixels = g.input('pixel_values', 'float32', ['batch', ...pixelShape(enc)]);
   const { projected } = encode(config, ctx, pixels);
   const kv = archs(config).decoder.crossKV(ctx.scope('decoder'), config.decoder as AnyConfig, projected);
   const outputs: Record<string, Sym> = {};
