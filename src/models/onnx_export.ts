@@ -20,9 +20,9 @@
 import { Graph, type Sym } from '../graph/graph.js';
 import * as F from '../graph/ops.js';
 import type { KV } from './architectures.js';
-import { type AnyConfig, Ctx, normal } from './modeling_utils.js';
+import { type AnyConfig, Ctx } from './modeling_utils.js';
 import type { VisionEncoderDecoderModel } from './vision_encoder_decoder.js';
-import { archs, pixelShape } from './vision_encoder_decoder_graphs.js';
+import { archs, pixelShape, project } from './vision_encoder_decoder_graphs.js';
 
 /** Decoder model_types that transformers.js (getNormalizedConfig) treats as seq2seq decoders. */
 const SEQ2SEQ_CACHE = new Set(['bart', 'mbart', 'trocr']);
@@ -69,13 +69,10 @@ export function encoderGraph(model: VisionEncoderDecoderModel): ExportedGraph {
   return { graph: g, outputs: { last_hidden_state: out.last_hidden_state } };
 }
 
-/** enc_to_dec_proj when the model has one (Python's rule: hidden sizes differ, no cross_attention_hidden_size). */
-function project(model: VisionEncoderDecoderModel, ctx: Ctx, states: Sym): Sym {
-  if (!model.hasEncToDecProj) return states;
-  checkHeld(model, ['enc_to_dec_proj.weight', 'enc_to_dec_proj.bias']);
-  const { encCfg, decCfg } = parts(model);
-  const std = (decCfg.initializer_range as number | undefined) ?? 0.02;
-  return ctx.linear('enc_to_dec_proj', states, encCfg.hidden_size as number, decCfg.hidden_size as number, { std, init: normal(std) });
+/** enc_to_dec_proj when the model has one, from the weight it holds (never a fresh draw). */
+function projectHeld(model: VisionEncoderDecoderModel, ctx: Ctx, states: Sym): Sym {
+  if (model.hasEncToDecProj) checkHeld(model, ['enc_to_dec_proj.weight', 'enc_to_dec_proj.bias']);
+  return project(model.config, ctx, states);
 }
 
 /** decoder_model_merged.onnx: see the file comment for its inputs, outputs and branches. */
@@ -106,7 +103,7 @@ export function mergedDecoderGraph(model: VisionEncoderDecoderModel): ExportedGr
     const ctx = new Ctx(b, model.store);
     const outer = (kv: KV): KV => ({ key: b.outer(kv.key), value: b.outer(kv.value) });
     const cross =
-      withPast && naming === 'seq2seq' ? crossPast.map(outer) : decoder.crossKV(ctx.scope('decoder'), decCfg, project(model, ctx, b.outer(states)));
+      withPast && naming === 'seq2seq' ? crossPast.map(outer) : decoder.crossKV(ctx.scope('decoder'), decCfg, projectHeld(model, ctx, b.outer(states)));
     const out = decoder.forward(ctx.scope('decoder'), decCfg, { input_ids: b.outer(input_ids), past: withPast ? selfPast.map(outer) : null, cross });
     const values: Sym[] = [out.logits];
     out.present.forEach((kv, i) => {

@@ -53,13 +53,12 @@ function encode(config: VisionEncoderDecoderConfig, ctx: Ctx, pixel_values: Sym,
   return { ...out, projected: project(config, ctx, out.last_hidden_state) };
 }
 
-function project(config: VisionEncoderDecoderConfig, ctx: Ctx, states: Sym): Sym {
+/** enc_to_dec_proj when the config has one (hasEncToDecProj), else the states as they are. */
+export function project(config: VisionEncoderDecoderConfig, ctx: Ctx, states: Sym): Sym {
   if (!hasEncToDecProj(config)) return states;
   const d = config.decoder as AnyConfig;
-  return ctx.linear('enc_to_dec_proj', states, config.encoder.hidden_size as number, d.hidden_size as number, {
-    std: (d.initializer_range as number | undefined) ?? 0.02,
-    init: normal((d.initializer_range as number | undefined) ?? 0.02),
-  });
+  const std = (d.initializer_range as number | undefined) ?? 0.02;
+  return ctx.linear('enc_to_dec_proj', states, config.encoder.hidden_size as number, d.hidden_size as number, { std, init: normal(std) });
 }
 
 /** The whole model: encoder (or fed encoder states) → decoder. */
